@@ -1,0 +1,298 @@
+"""Side-by-side benchmark of sparkish, PySpark, Dask bag and plain Python (WORKLOADS.md).
+
+    python -m benchmarks.run --workloads all --runs 3
+    python -m benchmarks.run --tiny --runs 1 --systems python,dask
+    python -m benchmarks.run --scaling --workloads pi,reduce --runs 1
+
+Every (system, workload) run is a fresh ``python -m benchmarks.runner`` process; runs are
+interleaved across systems (A B C D A B C D ...). The comparison mode prints tables and writes
+``<output-dir>/latest.json`` and ``latest.png``; the scaling mode runs every workload at several
+data scales and worker counts and writes ``scaling.json`` and ``scaling.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks import report
+from benchmarks.corpus import ensure_corpus, ensure_replicated
+from benchmarks.harness import RunRecord, probe_system, run_fresh_process
+from benchmarks.runner import SYSTEMS
+from benchmarks.workloads import (
+    WORKLOAD_NAMES,
+    WorkloadParams,
+    expected_pairs,
+    workload_params,
+)
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+DEFAULT_SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "sparkish")
+SINGLE_PROCESS_SYSTEMS = ("python",)
+
+
+def _parse_list(text: str, known: Sequence[str], what: str) -> list[str]:
+    if text == "all":
+        return list(known)
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def _parse_ints(text: str) -> list[int]:
+    try:
+        values = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from error
+    if not values or any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m benchmarks.run``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--workloads",
+        default="all",
+        type=lambda text: _parse_list(text, WORKLOAD_NAMES, "workload"),
+        help=f"'all' or a comma-separated list of {', '.join(WORKLOAD_NAMES)}",
+    )
+    parser.add_argument(
+        "--systems",
+        default=",".join(DEFAULT_SYSTEMS),
+        type=lambda text: _parse_list(text, SYSTEMS, "system"),
+        help=f"comma-separated list of {', '.join(SYSTEMS)}",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per (system, workload)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=2, help="local[N] / Dask workers")
+    parser.add_argument("--tiny", action="store_true", help="tiny data sizes (for tests)")
+    parser.add_argument("--scaling", action="store_true", help="run the scaling mode")
+    parser.add_argument("--scales", type=_parse_ints, default=[1, 2, 4], help="data scales")
+    parser.add_argument("--worker-counts", type=_parse_ints, default=[1, 2], help="scaling mode")
+    parser.add_argument("--focus", default="sparkish", choices=SYSTEMS, help="system for ratios")
+    parser.add_argument("--data-dir", type=Path, default=BENCHMARKS_DIR / "data")
+    parser.add_argument("--output-dir", type=Path, default=BENCHMARKS_DIR / "results")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG chart")
+    return parser
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare_workload(
+    name: str, size: str, scale: int, data_dir: Path
+) -> tuple[WorkloadParams, dict[str, Any] | None]:
+    """Parameters with input data in place, and the expected result (``None`` for pi).
+
+    >>> params, expected = prepare_workload("bucket", "full", 1, Path("unused"))
+    >>> params.n, expected["count"]
+    (2000000, 1000000)
+    """
+    params = workload_params(name, size, scale)
+    if name in ("pi", "pi_large"):
+        return params, None
+    if name != "wordcount":
+        return params, expected_pairs(params)
+    corpus = ensure_corpus(
+        data_dir / f"wordcount-{size}", bytes_per_file=params.corpus_bytes_per_file
+    )
+    directory = corpus.directory
+    if scale > 1:
+        directory = data_dir / f"wordcount-{size}-x{scale}"
+        ensure_replicated(corpus, directory, scale)
+    params = replace(params, corpus_dir=str(directory))
+    return params, expected_pairs(params, corpus.word_counts)
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        # The machine may be shared: the 1/5/15-minute load when this document was written.
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+    }
+
+
+class _Session:
+    """Runs the configured measurements in interleaved order and keeps what they produced."""
+
+    def __init__(self, args: argparse.Namespace, systems_info: dict[str, dict]) -> None:
+        self.args = args
+        self.systems_info = systems_info
+        self.records: list[RunRecord] = []
+        self.start_failures: dict[str, str] = {}
+
+    def measure(
+        self, system: str, params: WorkloadParams, expected: dict | None, workers: int, index: int
+    ) -> RunRecord:
+        if not self.systems_info[system].get("available"):
+            record = RunRecord(system, params.name, params.size, params.scale, workers, index)
+            record.error = self.systems_info[system].get("note", "not available")
+        elif system in self.start_failures:
+            record = RunRecord(system, params.name, params.size, params.scale, workers, index)
+            record.error = f"not run: failed to start earlier ({self.start_failures[system]})"
+        else:
+            record = run_fresh_process(
+                system, params, workers, expected, self.args.timeout, run_index=index
+            )
+            if record.status == "crash" and record.phase in ("import", "startup"):
+                self.start_failures[system] = record.error
+        self.records.append(record)
+        memory = (
+            f"{record.peak_memory_bytes / report.MIB:.0f} MiB" if record.peak_memory_bytes else "-"
+        )
+        _log(
+            f"  run {index + 1} {params.name:<9} x{params.scale} {system:<14} w={workers} "
+            f"{record.status:<7} job {report.format_seconds(record.job_s)} s, startup "
+            f"{report.format_seconds(record.startup_s)} s, peak {memory}"
+            + (f"  [{record.error or record.check}]" if record.status != "ok" else "")
+        )
+        return record
+
+
+def _probe_all(systems: Sequence[str]) -> dict[str, dict]:
+    info = {}
+    for system in systems:
+        info[system] = probe_system(system)
+        state = info[system].get("version") if info[system].get("available") else "SKIPPED"
+        _log(f"{system}: {state} {info[system].get('note', '')}".rstrip())
+    return info
+
+
+def _document(args: argparse.Namespace, mode: str, info: dict, session: _Session) -> dict:
+    config = {
+        key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()
+    }
+    return {
+        "schema": 1,
+        "mode": mode,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "complete": False,
+        "config": config,
+        "machine": _machine(),
+        "systems": info,
+        "runs": [record.to_json() for record in session.records],
+    }
+
+
+def run_comparison(args: argparse.Namespace) -> dict[str, Any]:
+    """The comparison mode: every workload on every system, ``args.runs`` times, interleaved."""
+    size = "tiny" if args.tiny else "full"
+    info = _probe_all(args.systems)
+    prepared = {name: prepare_workload(name, size, 1, args.data_dir) for name in args.workloads}
+    session = _Session(args, info)
+    output_json = args.output_dir / "latest.json"
+    for index in range(args.runs):
+        _log(f"round {index + 1}/{args.runs}")
+        for name in args.workloads:
+            params, expected = prepared[name]
+            for system in args.systems:
+                workers = 1 if system in SINGLE_PROCESS_SYSTEMS else args.workers
+                session.measure(system, params, expected, workers, index)
+                report.write_json(output_json, _document(args, "compare", info, session))
+
+    summaries = report.summarize(session.records)
+    notes = {s: i.get("note", "not available") for s, i in info.items() if not i.get("available")}
+    text, ratios, targets = report.comparison_report(
+        summaries, args.systems, notes, args.focus, args.workers, args.runs
+    )
+    document = _document(args, "compare", info, session)
+    document.update(complete=True, summary=summaries, ratios=ratios, targets=targets)
+    report.write_json(output_json, document)
+    print(text)
+    print(f"\nJSON: {output_json}")
+    if not args.no_plot:
+        png = args.output_dir / "latest.png"
+        title = f"sparkish benchmarks ({size} size, {args.runs} run(s), {document['created']})"
+        report.plot_comparison(png, summaries, args.systems, title)
+        print(f"chart: {png}")
+    return document
+
+
+def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
+    """The scaling mode: each workload at every data scale and (for frameworks) worker count."""
+    size = "tiny" if args.tiny else "full"
+    info = _probe_all(args.systems)
+    prepared = {
+        (name, scale): prepare_workload(name, size, scale, args.data_dir)
+        for name in args.workloads
+        for scale in args.scales
+    }
+    session = _Session(args, info)
+    output_json = args.output_dir / "scaling.json"
+    for index in range(args.runs):
+        _log(f"round {index + 1}/{args.runs}")
+        for name in args.workloads:
+            for scale in args.scales:
+                params, expected = prepared[(name, scale)]
+                for workers in args.worker_counts:
+                    for system in args.systems:
+                        if system in SINGLE_PROCESS_SYSTEMS and workers != args.worker_counts[0]:
+                            continue
+                        used_workers = 1 if system in SINGLE_PROCESS_SYSTEMS else workers
+                        session.measure(system, params, expected, used_workers, index)
+                        report.write_json(output_json, _document(args, "scaling", info, session))
+    summaries = report.summarize(session.records)
+    text, rows = report.scaling_report(summaries, args.scales)
+    document = _document(args, "scaling", info, session)
+    document.update(complete=True, summary=summaries, scaling=rows)
+    report.write_json(output_json, document)
+    print(text)
+    problems = [
+        f"{s['workload']} / {s['system']} x{s['scale']}: {p}"
+        for s in summaries
+        for p in s["problems"]
+    ]
+    if problems:
+        print("\nFailed or skipped runs\n" + "\n".join(problems))
+    print(f"\nJSON: {output_json}")
+    if not args.no_plot:
+        png = args.output_dir / "scaling.png"
+        report.plot_scaling(png, rows, args.scales)
+        print(f"chart: {png}")
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks.run``; returns 0 when every run that ran passed.
+
+    Skipped systems do not make the exit code non-zero; crashes, timeouts and wrong results do.
+    """
+    args = build_parser().parse_args(argv)
+    if args.runs < 1:
+        build_parser().error(f"--runs must be at least 1, got {args.runs}")
+    if args.workers < 1:
+        build_parser().error(f"--workers must be at least 1, got {args.workers}")
+    document = run_scaling(args) if args.scaling else run_comparison(args)
+    failed = [run for run in document["runs"] if run["status"] in ("crash", "timeout", "wrong")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,365 @@
+"""Run one (system, workload) measurement in this process and print one JSON result line.
+
+The harness starts a fresh ``python -m benchmarks.runner`` per measurement, so every run has a
+fresh context and no warm-up job. The last stdout line starting with ``RESULT_MARKER`` carries
+a JSON object with ``startup_s``, ``job_s``, ``observed`` (the checksum fields, computed after
+the timed region), ``extra`` (optional metrics such as task counts) or ``error`` and ``phase``.
+Lines starting with ``PHASE_MARKER`` report each phase as it completes.
+
+    python -m benchmarks.runner --system dask --workers 2 --params '{"name": "pi", "n": 1000,
+        "map_partitions": 8}'
+    python -m benchmarks.runner --probe sparkish
+
+>>> SYSTEMS
+('python', 'pyspark', 'dask', 'dask-processes', 'sparkish')
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.workloads import WorkloadParams, pair_summary
+
+RESULT_MARKER = "BENCHMARK-RESULT "
+PHASE_MARKER = "BENCHMARK-PHASE "
+# The phases a runner goes through, in order; plain Python has no import/startup/stop.
+PHASES = ("import", "startup", "job", "stop", "check")
+SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "sparkish")
+FRAMEWORK_MODULES = {
+    "python": None,
+    "pyspark": "pyspark",
+    "dask": "distributed",
+    "dask-processes": "dask.bag",
+    "sparkish": "sparkish",
+}
+
+
+class _PhaseError(Exception):
+    def __init__(self, phase: str, error: BaseException) -> None:
+        super().__init__(f"{phase}: {type(error).__name__}: {error}")
+        self.phase = phase
+        self.error = error
+
+
+# Seconds of every phase that completed, so that a failure still reports e.g. the start-up time.
+_COMPLETED_PHASES: dict[str, float] = {}
+_STREAM_PHASES = False  # set by main(): only the command-line runner streams phase lines
+
+
+def _timed(phase: str, action: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    try:
+        value = action()
+    except Exception as error:
+        raise _PhaseError(phase, error) from error
+    elapsed = time.perf_counter() - start
+    _COMPLETED_PHASES[phase] = elapsed
+    if _STREAM_PHASES:
+        # Streamed as it happens, so that a run killed on timeout still tells how far it got.
+        print(PHASE_MARKER + json.dumps({"phase": phase, "seconds": elapsed}), flush=True)
+    return value, elapsed
+
+
+def observe(params: WorkloadParams, result: Any) -> dict[str, Any]:
+    """The checksum fields of a job result (called after the timed region).
+
+    >>> observe(WorkloadParams("pi", n=10), 8)
+    {'hits': 8, 'n': 10}
+    >>> observe(WorkloadParams("group"), [(1, 2)])["total"]
+    2
+    """
+    if params.name in ("pi", "pi_large"):
+        return {"hits": result, "n": params.n}
+    return pair_summary(list(result))
+
+
+def probe(system: str) -> dict[str, Any]:
+    """Whether ``system`` can be imported here, with its version or the reason it cannot.
+
+    >>> probe("python")["available"]
+    True
+    """
+    if system not in SYSTEMS:
+        return {"available": False, "note": f"unknown system {system!r}"}
+    module_name = FRAMEWORK_MODULES[system]
+    if module_name is None:
+        return {"available": True, "version": sys.version.split()[0]}
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:
+        return {"available": False, "note": f"import {module_name} failed: {error!r}"}
+    if system in ("pyspark", "sparkish") and not hasattr(module, "SparkContext"):
+        where = getattr(module, "__file__", None) or ", ".join(
+            sorted(set(getattr(module, "__path__", [])))
+        )
+        return {"available": False, "note": f"{module_name} ({where}) has no SparkContext yet"}
+    version = getattr(module, "__version__", None)
+    if version is None and system.startswith("dask"):
+        version = importlib.import_module("dask").__version__
+    return {"available": True, "version": str(version)}
+
+
+# --- per-system measurement -------------------------------------------------------------------
+
+
+def _measure_python(params: WorkloadParams, workers: int) -> dict[str, Any]:
+    from benchmarks.jobs import PYTHON_JOBS
+
+    job = PYTHON_JOBS[params.name]
+    result, job_s = _timed("job", lambda: job(params))
+    return {"startup_s": None, "job_s": job_s, "result": result, "extra": {}}
+
+
+def _rdd_task_count(sc: Any) -> int | None:
+    count = getattr(sc, "_last_job_task_count", None)
+    if count is not None:
+        return int(count)
+    tracker_factory = getattr(sc, "statusTracker", None)
+    if tracker_factory is None:
+        return None
+    tracker = tracker_factory()
+    stages = []
+    for job_id in tracker.getJobIdsForGroup():
+        job = tracker.getJobInfo(job_id)
+        stages += [tracker.getStageInfo(stage_id) for stage_id in (job.stageIds if job else ())]
+    stages = [stage for stage in stages if stage is not None]
+    # A tracker without stage information gives no count rather than a false 0.
+    return sum(stage.numTasks for stage in stages) if stages else None
+
+
+def _measure_rdd(module_name: str, params: WorkloadParams, workers: int) -> dict[str, Any]:
+    from benchmarks.jobs import RDD_JOBS, corpus_glob
+
+    module, import_s = _timed("import", lambda: importlib.import_module(module_name))
+    master = f"local[{workers}]"
+    app_name = f"bench-{params.name}"
+    sc, startup_s = _timed("startup", lambda: module.SparkContext(master, app_name))
+    try:
+        if hasattr(sc, "setLogLevel"):
+            sc.setLogLevel("ERROR")
+        job = RDD_JOBS[params.name]
+        result, job_s = _timed("job", lambda: job(sc, params))
+        extra: dict[str, Any] = {"import_s": round(import_s, 3)}
+        try:
+            # sparkish may expose more per-job metrics as a dict; report whatever it gives.
+            job_metrics = getattr(sc, "_last_job_metrics", None)
+            if isinstance(job_metrics, dict):
+                extra.update(job_metrics)
+            extra["tasks"] = _rdd_task_count(sc)
+            if params.name == "wordcount":
+                lines = sc.textFile(corpus_glob(params), params.map_partitions)
+                extra["input_partitions"] = lines.getNumPartitions()
+        except Exception as error:  # metrics are optional; the measurement stands without them
+            extra["metrics_error"] = repr(error)
+    finally:
+        _, stop_s = _timed("stop", sc.stop)
+    extra["stop_s"] = round(stop_s, 3)
+    return {"startup_s": startup_s, "job_s": job_s, "result": result, "extra": extra}
+
+
+def _graph_task_count(collection: Any) -> int:
+    graph = collection.__dask_optimize__(collection.__dask_graph__(), collection.__dask_keys__())
+    return len(graph)
+
+
+def _make_task_counter() -> Any:
+    """A scheduler plugin counting the tasks the distributed scheduler sent to workers."""
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class TaskCounter(SchedulerPlugin):
+        name = "benchmark-task-counter"
+
+        def __init__(self) -> None:
+            self.started = 0
+
+        def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+            if start == "processing":
+                self.started += 1
+
+    return TaskCounter()
+
+
+def _measure_dask_distributed(params: WorkloadParams, workers: int) -> dict[str, Any]:
+    from benchmarks.jobs import DASK_JOBS
+
+    def import_distributed() -> Any:
+        import dask.bag  # noqa: F401
+        import distributed
+
+        return distributed
+
+    distributed, import_s = _timed("import", import_distributed)
+
+    def start() -> tuple[Any, Any]:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        client = distributed.Client(cluster)
+        client.wait_for_workers(workers)
+        return cluster, client
+
+    (cluster, client), startup_s = _timed("startup", start)
+    try:
+        counter = _make_task_counter()
+        plugin_added = False
+        try:
+            cluster.scheduler.add_plugin(counter, name=counter.name)
+            plugin_added = True
+        except Exception:  # the scheduler is not in this process: no scheduler-side count
+            pass
+        build = DASK_JOBS[params.name]
+        holder: dict[str, Any] = {}
+
+        def job() -> Any:
+            holder["collection"] = build(params)
+            return holder["collection"].compute()
+
+        result, job_s = _timed("job", job)
+        extra: dict[str, Any] = {"import_s": round(import_s, 3)}
+        try:
+            extra["graph_tasks"] = _graph_task_count(holder["collection"])
+            if plugin_added:
+                extra["tasks"] = counter.started
+        except Exception as error:
+            extra["metrics_error"] = repr(error)
+    finally:
+
+        def stop() -> None:
+            client.close()
+            cluster.close()
+
+        _, stop_s = _timed("stop", stop)
+    extra["stop_s"] = round(stop_s, 3)
+    return {"startup_s": startup_s, "job_s": job_s, "result": result, "extra": extra}
+
+
+def _worker_pid(_: int) -> int:
+    import os
+
+    time.sleep(0.05)
+    return os.getpid()
+
+
+def _measure_dask_processes(params: WorkloadParams, workers: int) -> dict[str, Any]:
+    from benchmarks.jobs import DASK_JOBS
+
+    def import_dask() -> Any:
+        import dask
+        import dask.bag  # noqa: F401
+
+        return dask
+
+    dask, import_s = _timed("import", import_dask)
+
+    def start() -> Any:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, like Dask's own process pool; usable = every worker process has answered.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        pids: set[int] = set()
+        while len(pids) < workers:
+            pids.update(pool.map(_worker_pid, range(workers)))
+        return pool
+
+    pool, startup_s = _timed("startup", start)
+    try:
+        build = DASK_JOBS[params.name]
+        holder: dict[str, Any] = {}
+
+        def job() -> Any:
+            holder["collection"] = build(params)
+            return holder["collection"].compute(scheduler="processes", pool=pool)
+
+        with dask.config.set(num_workers=workers):
+            result, job_s = _timed("job", job)
+        extra: dict[str, Any] = {"import_s": round(import_s, 3)}
+        try:
+            extra["graph_tasks"] = _graph_task_count(holder["collection"])
+        except Exception as error:
+            extra["metrics_error"] = repr(error)
+    finally:
+        _, stop_s = _timed("stop", pool.shutdown)
+    extra["stop_s"] = round(stop_s, 3)
+    return {"startup_s": startup_s, "job_s": job_s, "result": result, "extra": extra}
+
+
+def measure(system: str, params: WorkloadParams, workers: int) -> dict[str, Any]:
+    """Start ``system``, time ``params``' job, stop it; returns the JSON-ready measurement.
+
+    >>> from benchmarks.workloads import workload_params
+    >>> out = measure("python", workload_params("pi", "tiny"), workers=1)
+    >>> out["observed"]["n"], out["startup_s"]
+    (100000, None)
+    """
+    measurers = {
+        "python": _measure_python,
+        "pyspark": lambda p, w: _measure_rdd("pyspark", p, w),
+        "sparkish": lambda p, w: _measure_rdd("sparkish", p, w),
+        "dask": _measure_dask_distributed,
+        "dask-processes": _measure_dask_processes,
+    }
+    if system not in measurers:
+        raise ValueError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")
+    measurement = measurers[system](params, workers)
+    result = measurement.pop("result")
+    measurement["observed"], check_s = _timed("check", lambda: observe(params, result))
+    measurement["extra"]["check_s"] = round(check_s, 3)
+    measurement["extra"]["driver_maxrss_mib"] = _driver_max_rss_mib()
+    return measurement
+
+
+def _driver_max_rss_mib() -> float | None:
+    """Peak RSS of this (driver) process alone, exact, as a cross-check of the sampled tree."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return round(kib / 1024, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--system", choices=SYSTEMS)
+    parser.add_argument("--params", help="WorkloadParams as JSON")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--probe", choices=SYSTEMS, help="only report whether SYSTEM imports")
+    args = parser.parse_args(argv)
+    if args.probe:
+        print(RESULT_MARKER + json.dumps(probe(args.probe)), flush=True)
+        return 0
+    if not args.system or not args.params:
+        parser.error("--system and --params are required unless --probe is given")
+    global _STREAM_PHASES
+    _STREAM_PHASES = True
+    params = WorkloadParams.from_json(json.loads(args.params))
+    output: dict[str, Any] = {"system": args.system, "workload": params.name}
+    try:
+        output.update(measure(args.system, params, args.workers))
+        code = 0
+    except _PhaseError as failure:
+        output.update(
+            startup_s=_COMPLETED_PHASES.get("startup"),
+            completed_phases=_COMPLETED_PHASES,
+            phase=failure.phase,
+            error=f"{type(failure.error).__name__}: {failure.error}",
+            traceback="".join(traceback.format_exception(failure.error))[-4000:],
+        )
+        code = 1
+    except Exception as error:
+        output.update(phase="runner", error=f"{type(error).__name__}: {error}")
+        output["traceback"] = traceback.format_exc()[-4000:]
+        code = 1
+    print(RESULT_MARKER + json.dumps(output, default=repr), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

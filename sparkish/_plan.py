@@ -1,0 +1,327 @@
+"""Plan nodes: how one task computes the records of a partition.
+
+An RDD's narrow lineage (everything back to the nearest shuffle, persisted RDD or data source)
+compiles to a small tree of picklable nodes. A job ships the tree once per stage and each task
+calls ``node.compute(split, inputs)``, which returns a lazy iterator: a chain of ``map``,
+``filter`` and friends over the source records, so a 10-step chain of narrow transformations runs
+as one task per partition without materializing anything in between (PySpark's pipelining).
+
+Leaves are :class:`Source` nodes whose partitions arrive as task inputs (a literal slice of a
+``parallelize``, a file split, a :class:`~sparkish._serialize.Block` computed by an upstream
+task) and :class:`RangeSource` nodes that generate their records.
+
+This module runs on workers and must not import the driver-side modules.
+
+>>> source = RangeSource(0, 10, 1, 2)
+>>> square = Pipe(source, (Step(lambda split, it: (x * x for x in it), "map"),))
+>>> list(square.compute(1, {}))
+[25, 36, 49, 64, 81]
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ._serialize import Block
+
+PartitionFunction = Callable[[int, Iterator], Iterable]
+
+
+class Step:
+    """One narrow transformation inside a :class:`Pipe`.
+
+    ``function(split, iterator)`` returns the transformed records. ``operation`` (``"map"``,
+    ``"filter"``, ...), ``callsite`` and ``rdd_id`` only serve error messages; ``user_function`` is
+    the function the user passed, used to tell which step raised an exception.
+    """
+
+    __slots__ = ("function", "operation", "callsite", "rdd_id", "user_function")
+
+    def __init__(
+        self,
+        function: PartitionFunction,
+        operation: str,
+        callsite: str = "",
+        rdd_id: int | None = None,
+        user_function: Callable | None = None,
+    ) -> None:
+        self.function = function
+        self.operation = operation
+        self.callsite = callsite
+        self.rdd_id = rdd_id
+        self.user_function = user_function
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state):
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+    def describe(self) -> str:
+        where = f" at {self.callsite}" if self.callsite else ""
+        return f"RDD.{self.operation}{where}"
+
+
+class Node:
+    """How to compute each of ``num_partitions`` partitions inside a task."""
+
+    num_partitions: int
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        raise NotImplementedError
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        """The (source leaf, leaf partition) pairs that partition ``split`` reads (driver side)."""
+        raise NotImplementedError
+
+    def steps(self) -> Iterator[Step]:
+        """Every step in this tree, for error messages and serialization diagnostics."""
+        return iter(())
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+
+class Source(Node):
+    """A leaf whose partitions are task inputs, each an iterable of records.
+
+    ``provider`` is a driver-side object that turns a partition number into a graph input (a
+    literal or a reference to an upstream task); it is not shipped to workers.
+    """
+
+    def __init__(self, uid: str, num_partitions: int, provider: Any = None) -> None:
+        self.uid = uid
+        self.num_partitions = num_partitions
+        self.provider = provider
+
+    def __getstate__(self):
+        return (self.uid, self.num_partitions)
+
+    def __setstate__(self, state):
+        self.uid, self.num_partitions = state
+        self.provider = None
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        return iter(inputs[(self.uid, split)])
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        yield self, split
+
+
+class RangeSource(Node):
+    """``range(start, stop, step)`` sliced into partitions exactly as PySpark slices it."""
+
+    def __init__(self, start: int, stop: int, step: int, num_partitions: int) -> None:
+        self.range = range(start, stop, step)
+        self.num_partitions = num_partitions
+
+    def partition_range(self, split: int) -> range:
+        size = len(self.range)
+        if size == 0:
+            return range(0)
+        step = self.range.step
+        first = self.range.start
+
+        def start_of(index: int) -> int:
+            return first + int(index * size / self.num_partitions) * step
+
+        return range(start_of(split), start_of(split + 1), step)
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        return iter(self.partition_range(split))
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        return iter(())
+
+
+class Pipe(Node):
+    """Narrow transformations applied in sequence to the parent's partition iterator."""
+
+    def __init__(self, parent: Node, steps: tuple[Step, ...]) -> None:
+        self.parent = parent
+        self.pipeline = steps
+        self.num_partitions = parent.num_partitions
+
+    def then(self, step: Step) -> Pipe:
+        return Pipe(self.parent, self.pipeline + (step,))
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        records: Iterable = self.parent.compute(split, inputs)
+        for step in self.pipeline:
+            records = step.function(split, records)
+        return iter(records)
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        return self.parent.sources(split)
+
+    def steps(self) -> Iterator[Step]:
+        yield from self.parent.steps()
+        yield from self.pipeline
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.parent,)
+
+
+class Union(Node):
+    """The partitions of several parents, one after the other."""
+
+    def __init__(self, parents: list[Node]) -> None:
+        self.parents = parents
+        self.num_partitions = sum(parent.num_partitions for parent in parents)
+
+    def locate(self, split: int) -> tuple[Node, int]:
+        for parent in self.parents:
+            if split < parent.num_partitions:
+                return parent, split
+            split -= parent.num_partitions
+        raise IndexError(split)
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        parent, local = self.locate(split)
+        return parent.compute(local, inputs)
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        parent, local = self.locate(split)
+        return parent.sources(local)
+
+    def steps(self) -> Iterator[Step]:
+        for parent in self.parents:
+            yield from parent.steps()
+
+    def children(self) -> tuple[Node, ...]:
+        return tuple(self.parents)
+
+
+class Coalesce(Node):
+    """Each output partition chains a group of parent partitions (no shuffle)."""
+
+    def __init__(self, parent: Node, groups: list[list[int]]) -> None:
+        self.parent = parent
+        self.groups = groups
+        self.num_partitions = len(groups)
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        return itertools.chain.from_iterable(
+            self.parent.compute(member, inputs) for member in self.groups[split]
+        )
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        for member in self.groups[split]:
+            yield from self.parent.sources(member)
+
+    def steps(self) -> Iterator[Step]:
+        return self.parent.steps()
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.parent,)
+
+
+class ZipPartitions(Node):
+    """Partition ``i`` pairs up partition ``i`` of each parent: ``function(iter_a, iter_b)``."""
+
+    def __init__(self, left: Node, right: Node, function: Callable[[Iterator, Iterator], Iterable]):
+        self.left = left
+        self.right = right
+        self.function = function
+        self.num_partitions = left.num_partitions
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        return iter(
+            self.function(self.left.compute(split, inputs), self.right.compute(split, inputs))
+        )
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        yield from self.left.sources(split)
+        yield from self.right.sources(split)
+
+    def steps(self) -> Iterator[Step]:
+        yield from self.left.steps()
+        yield from self.right.steps()
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+class Cartesian(Node):
+    """Partition ``i * n_right + j`` is the product of left partition ``i`` and right ``j``."""
+
+    def __init__(self, left: Node, right: Node) -> None:
+        self.left = left
+        self.right = right
+        self.num_partitions = left.num_partitions * right.num_partitions
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        left_split, right_split = divmod(split, self.right.num_partitions)
+        right_records = list(self.right.compute(right_split, inputs))
+        return (
+            (left, right)
+            for left in self.left.compute(left_split, inputs)
+            for right in right_records
+        )
+
+    def sources(self, split: int) -> Iterator[tuple[Source, int]]:
+        left_split, right_split = divmod(split, self.right.num_partitions)
+        yield from self.left.sources(left_split)
+        yield from self.right.sources(right_split)
+
+    def steps(self) -> Iterator[Step]:
+        yield from self.left.steps()
+        yield from self.right.steps()
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.left, self.right)
+
+
+class TaskContext:
+    """Information about the task that is running, like ``pyspark.TaskContext``.
+
+    Only available inside a task: ``TaskContext.get()`` returns ``None`` in the driver.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, partition: int, stage: int, attempt: int, task_attempt_id: int) -> None:
+        self._partition = partition
+        self._stage = stage
+        self._attempt = attempt
+        self._task_attempt_id = task_attempt_id
+        self._local_properties: dict[str, str] = {}
+
+    @classmethod
+    def get(cls) -> TaskContext | None:
+        """The context of the task running in this thread, or ``None`` outside tasks."""
+        return getattr(cls._current, "context", None)
+
+    @classmethod
+    def _set(cls, context: TaskContext | None) -> None:
+        cls._current.context = context
+
+    def partitionId(self) -> int:
+        return self._partition
+
+    def stageId(self) -> int:
+        return self._stage
+
+    def attemptNumber(self) -> int:
+        return self._attempt
+
+    def taskAttemptId(self) -> int:
+        return self._task_attempt_id
+
+    def getLocalProperty(self, key: str) -> str | None:
+        return self._local_properties.get(key)
+
+    def cpus(self) -> int:
+        return 1
+
+    def resources(self) -> dict:
+        return {}
+
+
+def materialize(split: int, records: Iterator) -> Block:
+    """Finisher that keeps a partition's records as a shippable :class:`Block`."""
+    return Block.from_iterable(records)

@@ -1,0 +1,15 @@
+"""Functions run on the workers of an existing Dask cluster when a context attaches to it."""
+
+from __future__ import annotations
+
+import sys
+
+
+def worker_environment() -> dict[str, str]:
+    """The sparkish and Python versions of the worker running this function."""
+    import sparkish
+
+    return {
+        "sparkish": sparkish.__version__,
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+    }

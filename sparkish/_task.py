@@ -1,0 +1,160 @@
+"""What runs inside every sparkish task on a worker.
+
+:func:`run_task` unpickles the stage (a plan node plus a finisher), computes one partition and
+reports accumulator updates through the task's metadata. An exception raised by user code keeps
+its type; its message gains the RDD operation, call site and partition that failed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from types import CodeType, TracebackType
+from typing import Any
+
+import cloudpickle
+
+from . import accumulators
+from ._plan import Node, Step, TaskContext
+
+ACCUMULATOR_METADATA_KEY = "sparkish-accumulators"
+
+_attempt_ids = itertools.count()
+
+
+class StageInfo:
+    """Small, per-stage facts a task needs besides its plan: who it belongs to and its name."""
+
+    __slots__ = ("app_id", "job_id", "stage_id", "description")
+
+    def __init__(self, app_id: str, job_id: int, stage_id: int, description: str) -> None:
+        self.app_id = app_id
+        self.job_id = job_id
+        self.stage_id = stage_id
+        self.description = description
+
+    def __reduce__(self):
+        return (StageInfo, (self.app_id, self.job_id, self.stage_id, self.description))
+
+
+def run_task(
+    stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, *slot_values: Any
+) -> Any:
+    """Compute partition ``split`` of a stage and apply the stage's finisher to it."""
+    accumulators.begin_task()
+    TaskContext._set(TaskContext(split, info.stage_id, 0, next(_attempt_ids)))
+    node: Node | None = None
+    try:
+        node, finisher = cloudpickle.loads(stage_blob)
+        inputs = dict(zip(slot_ids, slot_values))
+        result = finisher(split, node.compute(split, inputs))
+    except BaseException as error:
+        accumulators.end_task()
+        if isinstance(error, Exception) and not _is_scheduling_signal(error):
+            annotate_exception(error, node, split, info)
+        raise
+    finally:
+        TaskContext._set(None)
+    updates = accumulators.end_task()
+    if updates:
+        _report_accumulator_updates(info.app_id, updates)
+    return result
+
+
+def _is_scheduling_signal(error: Exception) -> bool:
+    """Exceptions that Dask uses to move or restart tasks, which must pass through untouched."""
+    from distributed.exceptions import Reschedule
+
+    module = type(error).__module__
+    return isinstance(error, Reschedule) or module.startswith("distributed.shuffle")
+
+
+def _report_accumulator_updates(app_id: str, updates: dict) -> None:
+    try:
+        from distributed.worker import get_worker, thread_state
+
+        worker = get_worker()
+        task_state = worker.state.tasks[thread_state.key]
+    except (ValueError, AttributeError, KeyError):
+        return  # not running inside a distributed worker (e.g. called directly in a test)
+    payload = cloudpickle.dumps(updates, protocol=5)
+    task_state.metadata[ACCUMULATOR_METADATA_KEY] = [app_id, payload]
+
+
+def _user_code(function: Callable | None) -> CodeType | None:
+    while function is not None:
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            return code
+        inner = getattr(function, "func", None)  # functools.partial
+        if inner is not None:
+            function = inner
+            continue
+        call = type(function).__call__
+        return getattr(call, "__code__", None)
+    return None
+
+
+def failing_step(node: Node | None, traceback: TracebackType | None) -> Step | None:
+    """The step whose user function appears outermost in ``traceback``, if any."""
+    if node is None:
+        return None
+    steps_by_code: dict[CodeType, Step] = {}
+    for step in node.steps():
+        code = _user_code(step.user_function)
+        if code is not None:
+            steps_by_code.setdefault(code, step)
+    frame_tb = traceback
+    while frame_tb is not None:
+        step = steps_by_code.get(frame_tb.tb_frame.f_code)
+        if step is not None:
+            return step
+        frame_tb = frame_tb.tb_next
+    return None
+
+
+def describe_failure(node: Node | None, split: int, info: StageInfo, error: BaseException) -> str:
+    step = failing_step(node, error.__traceback__)
+    if step is not None:
+        where = step.describe()
+        if step.rdd_id is not None:
+            where += f" (RDD {step.rdd_id})"
+    else:
+        where = info.description
+    return f"{where}, partition {split}, stage {info.stage_id} of job {info.job_id}"
+
+
+def annotate_exception(error: Exception, node: Node | None, split: int, info: StageInfo) -> None:
+    """Add the failing RDD operation and partition to ``error``'s message, keeping its type."""
+    context = describe_failure(node, split, info, error)
+    suffix = f" [sparkish: failed in {context}]"
+    args = error.args
+    if len(args) <= 1 and (not args or isinstance(args[0], str)):
+        original = args[0] if args else ""
+        candidate_args = (f"{original}{suffix}" if original else suffix.lstrip(),)
+        saved = error.args
+        error.args = candidate_args
+        if not _pickles_faithfully(error):
+            error.args = saved
+        else:
+            return
+    if sys.version_info >= (3, 11):
+        error.add_note(f"sparkish: failed in {context}")
+
+
+def _pickles_faithfully(error: Exception) -> bool:
+    try:
+        copy = pickle.loads(cloudpickle.dumps(error))
+    except Exception:
+        return False
+    return type(copy) is type(error) and str(copy) == str(error)
+
+
+def drain(iterator: Iterator) -> int:
+    """Consume ``iterator`` at C speed and return how many records it produced."""
+    counter = itertools.count()
+    deque(zip(iterator, counter), maxlen=0)
+    return next(counter)

@@ -1,0 +1,95 @@
+"""Entry point of a local worker process: ``python -m sparkish._worker_main SCHEDULER ...``.
+
+Local workers are started as plain subprocesses rather than through multiprocessing's "spawn",
+which would re-run the user's ``__main__`` module in every worker (an unguarded PySpark script, or
+one fed on stdin, then fails with "Nanny failed to start"). The worker exits on its own when the
+driver process that started it disappears.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+class _HideTaskFailures(logging.Filter):
+    """Task errors reach the driver with their traceback; do not print them twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (
+            message.startswith("Compute Failed")
+            or "ended with CancelledError" in message
+            or message.startswith("Async instruction")
+        )
+
+
+def _quiet_logging(name: str) -> None:
+    formatter = logging.Formatter(f"%(asctime)s {name} %(name)s %(levelname)s %(message)s")
+    for logger_name in ("distributed", "bokeh", "tornado"):
+        logger = logging.getLogger(logger_name)
+        logger.setLevel(logging.WARNING)
+        for handler in logger.handlers:
+            handler.setFormatter(formatter)
+    for logger_name in ("distributed.worker", "distributed.worker.state_machine"):
+        logging.getLogger(logger_name).addFilter(_HideTaskFailures())
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from distributed import Worker
+
+    _quiet_logging(args.name)
+
+    import sparkish._serialize  # noqa: F401  (registers the Block serializers)
+
+    worker = Worker(
+        args.scheduler,
+        name=args.name,
+        nthreads=args.nthreads,
+        memory_limit=args.memory_limit,
+        local_directory=args.local_directory,
+        death_timeout=args.death_timeout,
+        dashboard=False,
+        host="127.0.0.1",
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.close(nanny=False)))
+    await worker
+    await worker.finished()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="sparkish-worker")
+    parser.add_argument("scheduler")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--nthreads", type=int, default=1)
+    parser.add_argument("--memory-limit", type=int, default=0)
+    parser.add_argument("--local-directory", default=None)
+    parser.add_argument("--death-timeout", type=float, default=60.0)
+    parser.add_argument("--parent-pid", type=int, default=os.getppid())
+    args = parser.parse_args(argv)
+    threading.Thread(target=_exit_when_orphaned, args=(args.parent_pid,), daemon=True).start()
+    try:
+        asyncio.run(_serve(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Transport of shuffle buckets on Dask's peer-to-peer shuffle extension.
+
+``distributed/shuffle`` moves data between workers outside the task graph, with back-pressure,
+disk buffering and a restart of the whole shuffle when a participating worker dies. It is
+generic over what it moves: this module plugs lists of Python records into it through a
+:class:`RecordsShuffleSpec` / :class:`RecordsShuffleRun` pair.
+
+The graph of one shuffle is M map tasks, one barrier task and, downstream, one task per reduce
+partition: O(M + R) tasks. A map task buckets its records by reduce partition, pickles each
+bucket to ``bytes`` and hands the buckets to :meth:`RecordsShuffleRun.add_partition`; the
+receiving worker appends each bucket, length-prefixed, to one file per reduce partition (kept in
+memory up to ``distributed.p2p.storage.buffer``, then on local disk); a reduce task reads its
+file back.
+
+This relies on ``distributed``'s private shuffle API (``distributed.shuffle._core``);
+``tests/test_shuffle_conformance.py`` checks the pieces used here so that an incompatible
+``distributed`` release fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distributed.shuffle._core import (
+    P2PBarrierTask,
+    ShuffleId,
+    ShuffleRun,
+    ShuffleSpec,
+    barrier_key,
+    get_worker_plugin,
+    handle_transfer_errors,
+    handle_unpack_errors,
+    p2p_barrier,
+)
+from distributed.shuffle._exceptions import DataUnavailable
+from distributed.shuffle._limiter import ResourceLimiter
+
+__all__ = [
+    "RecordsShuffleRun",
+    "RecordsShuffleSpec",
+    "barrier_task",
+    "read_output_partition",
+    "write_input_partition",
+]
+
+_HEADER = struct.Struct("<QQ")
+
+
+def frame(input_partition: int, payload: bytes) -> bytes:
+    """Prefix a pickled bucket with its map partition and length, so buckets can be
+    concatenated in one file and read back in map-partition order."""
+    return _HEADER.pack(input_partition, len(payload)) + payload
+
+
+def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
+    """The ``(map partition, pickled bucket)`` pairs of concatenated :func:`frame` outputs."""
+    view = memoryview(data)
+    offset = 0
+    size = len(view)
+    while offset < size:
+        input_partition, length = _HEADER.unpack_from(view, offset)
+        offset += _HEADER.size
+        yield input_partition, view[offset : offset + length]
+        offset += length
+
+
+class RecordsShuffleRun(ShuffleRun[int, list]):
+    """One worker's part of one run of a records shuffle.
+
+    Inputs are lists of ``(reduce partition, framed pickled bucket)``; outputs are lists of the
+    records of one reduce partition.
+    """
+
+    def __init__(self, worker_for: dict[int, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.worker_for = worker_for
+
+    def _shard_partition(self, data: list, partition_id: int, **kwargs: Any) -> dict:
+        by_worker: dict[str, list] = defaultdict(list)
+        for reduce_id, payload in data:
+            by_worker[self.worker_for[reduce_id]].append((reduce_id, payload))
+        return {worker: (partition_id, shards) for worker, shards in by_worker.items()}
+
+    async def _receive(self, data: list) -> None:
+        self.raise_if_closed()
+        groups: dict[tuple[int], list[bytes]] = defaultdict(list)
+        for input_id, shards in data:
+            if input_id in self.received:
+                continue  # a retried send: already stored
+            self.received.add(input_id)
+            for reduce_id, payload in shards:
+                groups[(reduce_id,)].append(payload)
+                self.total_recvd += len(payload)
+        if not groups:
+            return
+        try:
+            await self._write_to_disk({key: b"".join(chunks) for key, chunks in groups.items()})
+        except Exception as error:
+            self._exception = error
+            raise
+
+    def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any) -> list:
+        try:
+            data = self._read_from_disk((partition_id,))
+        except DataUnavailable:
+            return []
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            chunks = [data]
+        else:  # the in-memory buffer returns one item per received write
+            chunks = data
+        # Buckets arrive in any order; reading them in map-partition order makes a reduce
+        # partition's record order deterministic (and the same as Spark's).
+        buckets = sorted(
+            (pair for chunk in chunks for pair in unframe(chunk)), key=lambda pair: pair[0]
+        )
+        records: list = []
+        for _, payload in buckets:
+            records.extend(pickle.loads(payload))
+        return records
+
+    def _get_assigned_worker(self, partition_id: int) -> str:
+        return self.worker_for[partition_id]
+
+    def read(self, path: Path) -> tuple[bytes, int]:
+        with open(path, "rb") as f:
+            data = f.read()
+        return data, len(data)
+
+    def deserialize(self, buffer: Any) -> Any:
+        return buffer
+
+
+@dataclass(frozen=True)
+class RecordsShuffleSpec(ShuffleSpec[int]):
+    """Scheduler-side description of a records shuffle with ``npartitions_out`` outputs."""
+
+    npartitions_out: int
+
+    @property
+    def output_partitions(self):
+        yield from range(self.npartitions_out)
+
+    def pick_worker(self, partition: int, workers: Sequence[str]) -> str:
+        return workers[len(workers) * partition // self.npartitions_out]
+
+    def create_run_on_worker(self, run_id, span_id, worker_for, plugin) -> ShuffleRun:
+        worker = plugin.worker
+        return RecordsShuffleRun(
+            worker_for=worker_for,
+            id=self.id,
+            run_id=run_id,
+            span_id=span_id,
+            local_address=worker.address,
+            directory=os.path.join(worker.local_directory, f"sparkish-shuffle-{self.id}-{run_id}"),
+            executor=plugin._executor,
+            rpc=worker.rpc,
+            digest_metric=worker.digest_metric,
+            scheduler=worker.scheduler,
+            memory_limiter_disk=plugin.memory_limiter_disk if self.disk else ResourceLimiter(None),
+            memory_limiter_comms=plugin.memory_limiter_comms,
+            disk=self.disk,
+            loop=worker.loop,
+        )
+
+
+def write_input_partition(shuffle_id: str, input_partition: int, buckets: list) -> int:
+    """Hand the framed buckets of one map task to the shuffle; returns the run id."""
+    with handle_transfer_errors(ShuffleId(shuffle_id)):
+        return get_worker_plugin().add_partition(buckets, input_partition, ShuffleId(shuffle_id))
+
+
+def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> list:
+    """The records of one reduce partition (must run in a task of the current run)."""
+    with handle_unpack_errors(ShuffleId(shuffle_id)):
+        return get_worker_plugin().get_output_partition(
+            ShuffleId(shuffle_id), run_id, output_partition
+        )
+
+
+def barrier_task(shuffle_id: str, transfer_refs: list, npartitions_out: int, disk: bool):
+    """The graph task that waits for every map task of a shuffle."""
+    spec = RecordsShuffleSpec(id=ShuffleId(shuffle_id), disk=disk, npartitions_out=npartitions_out)
+    return P2PBarrierTask(
+        barrier_key(ShuffleId(shuffle_id)), p2p_barrier, shuffle_id, *transfer_refs, spec=spec
+    )
+
+
+def barrier_key_of(shuffle_id: str) -> str:
+    return barrier_key(ShuffleId(shuffle_id))

@@ -1,0 +1,357 @@
+"""Tests of the side-by-side benchmark harness (benchmarks/).
+
+The whole harness is run end to end on the tiny sizes, in real subprocesses, against the real
+systems: plain Python and Dask always, PySpark and sparkish when they can be imported (under
+CI=true a missing system fails instead of skipping). Times are never asserted; checksums,
+statuses and the produced files are.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from benchmarks import corpus, harness, jobs, report, run, runner, workloads
+from benchmarks.corpus import (
+    FULL_CORPUS_SHA256,
+    FULL_CORPUS_WORDS,
+    ensure_corpus,
+    items_digest,
+)
+from benchmarks.harness import run_fresh_process
+from benchmarks.workloads import (
+    PUBLISHED_PAIR_CHECKS,
+    WORKLOAD_NAMES,
+    expected_pairs,
+    pair_summary,
+    shuffle_expected_items,
+    workload_params,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _require(available: bool, reason: str) -> None:
+    """Skip when a component is missing, except under CI=true where that is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may skip)")
+    pytest.skip(reason)
+
+
+def _sparkish_available() -> tuple[bool, str]:
+    try:
+        sparkish = importlib.import_module("sparkish")
+        sparkish.SparkContext  # noqa: B018
+    except Exception as error:
+        return (
+            False,
+            f"sparkish is not usable yet: import sparkish; sparkish.SparkContext -> {error!r}",
+        )
+    return True, ""
+
+
+def _run_harness(tmp_path: Path, *arguments: str, timeout: float = 900) -> tuple[int, str, str]:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.run",
+        "--output-dir",
+        str(tmp_path / "results"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        *arguments,
+    ]
+    completed = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=harness.runner_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+def _assert_comparison_passed(tmp_path: Path, systems: list[str], stdout: str, stderr: str) -> dict:
+    document = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert document["complete"] is True
+    assert document["mode"] == "compare"
+    runs = document["runs"]
+    # every (system, workload) pair ran exactly once, none dropped
+    assert Counter((r["system"], r["workload"]) for r in runs) == Counter(
+        (system, workload) for system in systems for workload in WORKLOAD_NAMES
+    )
+    not_ok = [r for r in runs if r["status"] != "ok"]
+    assert not not_ok, f"runs that did not pass: {not_ok}\nstderr:\n{stderr[-3000:]}"
+    for record in runs:
+        assert record["job_s"] is not None and record["job_s"] >= 0
+        assert record["peak_memory_bytes"] is not None
+        assert record["check"]
+        if record["system"] != "python":
+            assert record["startup_s"] is not None
+            assert record["peak_memory_bytes"] > 0  # lives long enough to be sampled
+    # all systems agree on the checksum of every pair workload
+    for workload in ("wordcount", "reduce", "group", "bucket"):
+        observed = {json.dumps(r["observed"]) for r in runs if r["workload"] == workload}
+        assert len(observed) == 1, f"{workload}: systems disagree: {observed}"
+    png = (tmp_path / "results" / "latest.png").read_bytes()
+    assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+    for workload in WORKLOAD_NAMES:
+        assert workload in stdout
+    for system in systems:
+        assert system in stdout
+    return document
+
+
+# --- expected results are derived independently ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,n", [("reduce", 10_000_000), ("group", 10_000_000), ("bucket", 2_000_000)]
+)
+def test_shuffle_closed_form_reproduces_published_checks(name: str, n: int) -> None:
+    summary = pair_summary(list(shuffle_expected_items(name, n).items()))
+    assert (summary["count"], summary["total"], summary["digest"]) == PUBLISHED_PAIR_CHECKS[
+        (name, n)
+    ]
+
+
+def test_shuffle_closed_form_matches_enumeration_on_small_n() -> None:
+    n = 2_500_037
+    totals: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for i in range(n):
+        key, value = jobs.make_pair(i)
+        totals[key] = totals.get(key, 0) + value
+        sizes[key] = sizes.get(key, 0) + 1
+    assert shuffle_expected_items("reduce", n) == totals
+    assert shuffle_expected_items("group", n) == sizes
+
+
+def test_full_corpus_matches_workloads_md() -> None:
+    # Generates into the git-ignored cache on first use (about 10 s), then reuses it.
+    full = ensure_corpus(REPO_ROOT / "benchmarks" / "data" / "wordcount-full")
+    assert full.sha256 == FULL_CORPUS_SHA256
+    assert full.total_words == FULL_CORPUS_WORDS
+    assert [path.name for path in full.files] == [f"part-0000{i}.txt" for i in range(8)]
+    published = PUBLISHED_PAIR_CHECKS[("wordcount", FULL_CORPUS_WORDS)]
+    counts = full.word_counts
+    assert (len(counts), sum(counts.values()), items_digest(counts.items())) == published
+
+
+def test_tiny_corpus_manifest_agrees_with_reading_the_files(tmp_path: Path) -> None:
+    tiny = ensure_corpus(tmp_path / "tiny", bytes_per_file=corpus.TINY_BYTES_PER_FILE)
+    counted: Counter[str] = Counter()
+    for path in sorted(tmp_path.glob("tiny/*.txt")):
+        counted.update(path.read_text().split())
+    assert dict(counted) == tiny.word_counts
+    assert all(path.stat().st_size >= corpus.TINY_BYTES_PER_FILE for path in tiny.files)
+    # same generator as the full corpus: the tiny files are a prefix of its first file
+    full_first = REPO_ROOT / "benchmarks" / "data" / "wordcount-full" / "part-00000.txt"
+    if full_first.exists():
+        with open(full_first, "rb") as handle:
+            head = handle.read(tiny.files[0].stat().st_size)
+        assert head == tiny.files[0].read_bytes()
+
+
+def test_modified_corpus_is_detected(tmp_path: Path) -> None:
+    tiny = ensure_corpus(tmp_path / "c", bytes_per_file=1_000, file_count=2)
+    with open(tiny.files[1], "a") as handle:
+        handle.write("extra words\n")
+    with pytest.raises(corpus.CorpusError, match="changed since it was generated"):
+        ensure_corpus(tmp_path / "c", bytes_per_file=1_000, file_count=2)
+
+
+def test_scaled_wordcount_expectation_multiplies_counts(tmp_path: Path) -> None:
+    base = ensure_corpus(tmp_path / "base", bytes_per_file=2_000, file_count=2)
+    files = corpus.ensure_replicated(base, tmp_path / "x3", 3)
+    assert len(files) == 6
+    counted: Counter[str] = Counter()
+    for path in files:
+        counted.update(path.read_text().split())
+    params = replace(workload_params("wordcount", "tiny", 3), corpus_dir=str(tmp_path / "x3"))
+    assert expected_pairs(params, base.word_counts) == pair_summary(list(counted.items()))
+
+
+def test_module_doctests() -> None:
+    for module in (corpus, workloads, jobs, runner, harness, report, run):
+        result = doctest.testmod(module)
+        assert result.failed == 0, module.__name__
+
+
+# --- one run in a fresh process ---------------------------------------------------------------
+
+
+def test_wrong_result_is_reported_with_the_mismatch(tmp_path: Path) -> None:
+    tiny = ensure_corpus(tmp_path / "tiny", bytes_per_file=20_000, file_count=2)
+    altered = tmp_path / "altered"
+    shutil.copytree(tiny.directory, altered)
+    with open(altered / "part-00001.txt", "a") as handle:
+        handle.write("zzzz\n")
+    params = replace(workload_params("wordcount", "tiny"), corpus_dir=str(altered))
+    record = run_fresh_process("python", params, 1, expected_pairs(params, tiny.word_counts))
+    assert record.status == "wrong"
+    assert f"total {tiny.total_words + 1} != expected {tiny.total_words}" in record.check
+    assert record.job_s is not None
+
+
+def test_crash_in_the_job_is_reported_with_its_phase(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "part-00000.txt").write_bytes(b"valid words\n\xff\xfe not utf-8\n")
+    params = replace(workload_params("wordcount", "tiny"), corpus_dir=str(broken))
+    record = run_fresh_process("python", params, 1, {"count": 0, "total": 0, "digest": ""})
+    assert record.status == "crash"
+    assert record.phase == "job"
+    assert "UnicodeDecodeError" in record.error
+
+
+@pytest.mark.cluster
+def test_timeout_kills_the_whole_process_tree() -> None:
+    endless = replace(workload_params("pi", "tiny"), n=10**12)
+    record = run_fresh_process("dask-processes", endless, 2, None, timeout_s=15)
+    assert record.status == "timeout"
+    assert record.phase == "job" and record.startup_s is not None  # killed inside the job
+    assert len(record.process_ids) >= 3, "runner and its two pool workers were observed"
+    survivors = []
+    for pid in record.process_ids:
+        try:
+            process = psutil.Process(pid)
+            if process.status() != psutil.STATUS_ZOMBIE:
+                survivors.append(process.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+    assert not survivors
+
+
+def test_bad_arguments_name_the_problem(tmp_path: Path) -> None:
+    code, _, stderr = _run_harness(tmp_path, "--workloads", "wordcount,nope")
+    assert code == 2
+    assert "unknown workload nope" in stderr
+    code, _, stderr = _run_harness(tmp_path, "--systems", "spork")
+    assert code == 2
+    assert "unknown system spork" in stderr
+
+
+# --- the whole harness, tiny sizes ------------------------------------------------------------
+
+
+@pytest.mark.cluster
+def test_harness_tiny_plain_python_and_dask(tmp_path: Path) -> None:
+    systems = ["python", "dask", "dask-processes"]
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", "all", "--systems", ",".join(systems)
+    )
+    assert code == 0, stderr[-3000:]
+    document = _assert_comparison_passed(tmp_path, systems, stdout, stderr)
+    dask_group = next(
+        r for r in document["runs"] if (r["system"], r["workload"]) == ("dask", "group")
+    )
+    assert dask_group["extra"]["tasks"] > 0 and dask_group["extra"]["graph_tasks"] > 0
+    assert "tasks=" in stdout
+
+
+@pytest.mark.cluster
+def test_harness_tiny_pyspark(tmp_path: Path) -> None:
+    _require(importlib.util.find_spec("pyspark") is not None, "pyspark is not installed")
+    systems = ["python", "pyspark"]
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", "all", "--systems", ",".join(systems)
+    )
+    assert code == 0, stderr[-3000:]
+    document = _assert_comparison_passed(tmp_path, systems, stdout, stderr)
+    wordcount = next(
+        r for r in document["runs"] if (r["system"], r["workload"]) == ("pyspark", "wordcount")
+    )
+    assert wordcount["extra"]["input_partitions"] == 8  # one input partition per file
+
+
+@pytest.mark.cluster
+def test_harness_tiny_sparkish(tmp_path: Path) -> None:
+    available, reason = _sparkish_available()
+    _require(available, reason)
+    systems = ["python", "sparkish"]
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", "all", "--systems", ",".join(systems)
+    )
+    assert code == 0, stderr[-3000:]
+    _assert_comparison_passed(tmp_path, systems, stdout, stderr)
+    assert "sparkish/ideal" in stdout
+
+
+@pytest.mark.cluster
+def test_unimportable_system_is_skipped_with_a_note(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "pyspark"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('deliberately broken for the test')\n")
+    env = harness.runner_environment()
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(tmp_path / "shadow")])
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.run", "--tiny", "--runs", "2", "--workloads", "pi",
+            "--systems", "python,pyspark", "--output-dir", str(tmp_path / "results"),
+            "--data-dir", str(tmp_path / "data"), "--no-plot",
+        ],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Systems not measured" in completed.stdout
+    assert "deliberately broken for the test" in completed.stdout
+    document = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert document["systems"]["pyspark"]["available"] is False
+    statuses = Counter((r["system"], r["status"]) for r in document["runs"])
+    assert statuses == Counter({("python", "ok"): 2, ("pyspark", "skipped"): 2})
+
+
+@pytest.mark.cluster
+def test_scaling_mode_tiny(tmp_path: Path) -> None:
+    code, stdout, stderr = _run_harness(
+        tmp_path,
+        "--scaling",
+        "--tiny",
+        "--runs", "1",
+        "--workloads", "wordcount,bucket",
+        "--systems", "python,dask-processes",
+        "--scales", "1,2",
+        "--worker-counts", "1,2",
+    )  # fmt: skip
+    assert code == 0, stderr[-3000:]
+    document = json.loads((tmp_path / "results" / "scaling.json").read_text())
+    assert document["complete"] is True
+    runs = document["runs"]
+    assert all(r["status"] == "ok" for r in runs), [r for r in runs if r["status"] != "ok"]
+    configurations = Counter((r["workload"], r["system"], r["scale"], r["workers"]) for r in runs)
+    expected = Counter(
+        [(w, "python", s, 1) for w in ("wordcount", "bucket") for s in (1, 2)]
+        + [
+            (w, "dask-processes", s, k)
+            for w in ("wordcount", "bucket")
+            for s in (1, 2)
+            for k in (1, 2)
+        ]
+    )
+    assert configurations == expected
+    # 2x data really is twice the words and twice the records
+    totals = {(r["workload"], r["scale"]): r["observed"]["total"] for r in runs}
+    assert totals[("wordcount", 2)] == 2 * totals[("wordcount", 1)]
+    assert totals[("bucket", 2)] == 2 * totals[("bucket", 1)]  # n is a multiple of 1000
+    rows = {(row["workload"], row["system"], row["workers"]) for row in document["scaling"]}
+    assert ("bucket", "dask-processes", 2) in rows
+    assert (tmp_path / "results" / "scaling.png").read_bytes().startswith(PNG_MAGIC)
+    assert "job_s 2x" in stdout
