@@ -24,7 +24,7 @@ import cloudpickle
 from dask._task_spec import Task, TaskRef
 
 from ._plan import Node, materialize
-from ._task import StageInfo, run_task
+from ._task import StageInfo, gc_paused, run_task
 from .broadcast import collect_used_broadcasts
 
 if TYPE_CHECKING:
@@ -290,7 +290,8 @@ class JobRunner:
             self.active[job_id] = record
         self._notify("start", record)
         try:
-            results = client.gather(output_futures)
+            with gc_paused():
+                results = client.gather(output_futures)
             record.status = "SUCCEEDED"
         except (FutureCancelledError, _asyncio_cancelled()) as error:
             record.status = "CANCELLED"

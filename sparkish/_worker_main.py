@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -53,6 +54,10 @@ async def _serve(args: argparse.Namespace) -> None:
     from distributed import Worker
 
     _quiet_logging(args.name)
+    # Tasks pause the collector themselves; between tasks, received partitions (many small
+    # containers) would otherwise trigger repeated full collections over a large heap.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
     import sparkish._serialize  # noqa: F401  (registers the Block serializers)
 

@@ -311,8 +311,9 @@ class SparkContext:
             self._job_runner.cancel(lambda record: True, "the SparkContext was stopped")
             for provider in self._materialized_providers:
                 provider.release()
-            for broadcast in list(self._broadcasts.values()):
-                broadcast._remove_from_workers()
+            if not self._owns_client:
+                for broadcast in list(self._broadcasts.values()):
+                    broadcast.unpersist()
         finally:
             if self._owns_client:
                 self._client.close()

@@ -924,8 +924,11 @@ class RDD(Generic[T]):
         >>> sc.parallelize([1, 2, 3], 2).collect()
         [1, 2, 3]
         """
+        from ._task import gc_paused
+
         blocks = self._run(_collect_finisher, None, "collect")
-        return list(itertools.chain.from_iterable(block.records for block in blocks))
+        with gc_paused():
+            return list(itertools.chain.from_iterable(block.records for block in blocks))
 
     def collectWithJobGroup(
         self, groupId: str, description: str, interruptOnCancel: bool = False

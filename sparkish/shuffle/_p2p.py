@@ -19,6 +19,7 @@ This relies on ``distributed``'s private shuffle API (``distributed.shuffle._cor
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import struct
@@ -71,6 +72,22 @@ def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryv
         offset += length
 
 
+class ColumnarRecords:
+    """The ``(key, value)`` records of a reduce partition, kept as the received key and value
+    columns of each map output; iterating pairs them up without building a list of tuples."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: list[tuple[list, list]]) -> None:
+        self.columns = columns
+
+    def __iter__(self) -> Iterator[tuple]:
+        return itertools.chain.from_iterable(zip(keys, values) for keys, values in self.columns)
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.columns)
+
+
 class RecordsShuffleRun(ShuffleRun[int, list]):
     """One worker's part of one run of a records shuffle.
 
@@ -106,11 +123,11 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             self._exception = error
             raise
 
-    def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any) -> list:
+    def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any):
         try:
             data = self._read_from_disk((partition_id,))
         except DataUnavailable:
-            return []
+            return ColumnarRecords([])
         if isinstance(data, (bytes, bytearray, memoryview)):
             chunks = [data]
         else:  # the in-memory buffer returns one item per received write
@@ -120,10 +137,7 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
         buckets = sorted(
             (pair for chunk in chunks for pair in unframe(chunk)), key=lambda pair: pair[0]
         )
-        records: list = []
-        for _, payload in buckets:
-            records.extend(pickle.loads(payload))
-        return records
+        return ColumnarRecords([pickle.loads(payload) for _, payload in buckets])
 
     def _get_assigned_worker(self, partition_id: int) -> str:
         return self.worker_for[partition_id]
@@ -176,7 +190,7 @@ def write_input_partition(shuffle_id: str, input_partition: int, buckets: list) 
         return get_worker_plugin().add_partition(buckets, input_partition, ShuffleId(shuffle_id))
 
 
-def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> list:
+def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> ColumnarRecords:
     """The records of one reduce partition (must run in a task of the current run)."""
     with handle_unpack_errors(ShuffleId(shuffle_id)):
         return get_worker_plugin().get_output_partition(

@@ -24,6 +24,7 @@ from .._plan import Node, Source
 from .._serialize import Block, dumps
 from ..rdd import RDD, Partitioner, _ShuffleBoundary
 from . import _p2p
+from .hashing import bucket_columns
 
 if TYPE_CHECKING:
     from distributed import Future
@@ -64,21 +65,18 @@ def write_map_output(
     records: Iterator,
 ) -> int:
     """Finisher of a map task: bucket records by reduce partition and hand them to the shuffle."""
-    buckets: list[list] = [[] for _ in range(num_partitions)]
-    appenders = [bucket.append for bucket in buckets]
-    for record in records:
-        appenders[partition_func(record[0]) % num_partitions](record)
+    key_buckets, value_buckets = bucket_columns(records, num_partitions, partition_func)
     framed = [
-        (reduce_id, _p2p.frame(split, dumps(bucket)))
-        for reduce_id, bucket in enumerate(buckets)
-        if bucket
+        (reduce_id, _p2p.frame(split, dumps((keys, value_buckets[reduce_id]))))
+        for reduce_id, keys in enumerate(key_buckets)
+        if keys
     ]
     return _p2p.write_input_partition(shuffle_id, split, framed)
 
 
 def read_block(shuffle_id: str, split: int, run_id: int) -> Block:
     """A separate read task, for consumers that read several partitions of a shuffle."""
-    return Block(_p2p.read_output_partition(shuffle_id, split, run_id))
+    return Block(list(_p2p.read_output_partition(shuffle_id, split, run_id)))
 
 
 class ShuffleProvider(Provider):

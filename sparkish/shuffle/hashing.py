@@ -54,6 +54,7 @@ from xxhash import xxh3_64_intdigest
 
 __all__ = [
     "NAN_HASH",
+    "bucket_columns",
     "bucket_pairs",
     "is_portable_key_type",
     "partition_ids",
@@ -406,6 +407,42 @@ def bucket_pairs(
         for pair in pairs:
             appenders[partition_func(pair[0]) % num_partitions](pair)
     return buckets
+
+
+def bucket_columns(
+    pairs: Iterable[tuple[Any, Any]],
+    num_partitions: int,
+    partition_func: Callable[[Any], int] = portable_hash,
+) -> tuple[list[list], list[list]]:
+    """Like :func:`bucket_pairs`, but each bucket as a list of keys and a list of values.
+
+    Two flat lists pickle and unpickle 2-3x faster than a list of pairs.
+
+    >>> keys, values = bucket_columns([(1, "a"), (2, "b"), (3, "c")], 2)
+    >>> keys, values
+    ([[2], [1, 3]], [['b'], ['a', 'c']])
+    """
+    _check_num_partitions(num_partitions, "bucket_columns")
+    key_buckets: list[list] = [[] for _ in range(num_partitions)]
+    value_buckets: list[list] = [[] for _ in range(num_partitions)]
+    key_appenders = [bucket.append for bucket in key_buckets]
+    value_appenders = [bucket.append for bucket in value_buckets]
+    if partition_func is portable_hash:
+        last_type: type = int
+        hasher: Callable[[Any], int] = hash
+        for key, value in pairs:
+            if type(key) is not last_type:
+                last_type = type(key)
+                hasher = _get_hasher(last_type, portable_hash)
+            index = hasher(key) % num_partitions
+            key_appenders[index](key)
+            value_appenders[index](value)
+    else:
+        for key, value in pairs:
+            index = partition_func(key) % num_partitions
+            key_appenders[index](key)
+            value_appenders[index](value)
+    return key_buckets, value_buckets
 
 
 def _check_num_partitions(num_partitions: int, operation: str) -> None:

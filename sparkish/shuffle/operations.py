@@ -9,6 +9,8 @@ M map tasks, one barrier and R reduce tasks. Only the sorting operations sort.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import random
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -80,43 +82,87 @@ def partition_by(
 # --------------------------------------------------------------------------- combining
 
 
-def _combine_values(create, merge_value, operation, split, iterator):
+_SAMPLE = 20_000
+_USEFUL_REDUCTION = 0.9
+
+
+def _fold_pairs(combined: dict, pairs: Iterable, func: Callable) -> None:
+    """Merge ``(key, value)`` pairs into ``combined`` with ``func``."""
+    if func is operator.add:  # inline the most common function: no call per record
+        for key, value in pairs:
+            if key in combined:
+                combined[key] = combined[key] + value
+            else:
+                combined[key] = value
+    else:
+        for key, value in pairs:
+            if key in combined:
+                combined[key] = func(combined[key], value)
+            else:
+                combined[key] = value
+
+
+def _combine_pairs(
+    combined: dict, pairs: Iterable, create: Callable, merge_value: Callable
+) -> None:
+    for key, value in pairs:
+        if key in combined:
+            combined[key] = merge_value(combined[key], value)
+        else:
+            combined[key] = create(value)
+
+
+def _reraise_unhashable(error: TypeError, operation: str, pairs: list) -> None:
+    for key, _ in pairs:
+        try:
+            hash(key)
+        except TypeError:
+            raise _unhashable_key_error(operation, key) from error
+
+
+def _map_side_reduce(func, operation, split, iterator):
+    """Map-side combine for ``reduceByKey``; stops combining when it does not pay.
+
+    When the first records are almost all distinct keys, combining the rest would cost a dict
+    operation per record and shrink nothing, so the remaining records stream straight into the
+    shuffle (the reduce side merges everything anyway).
+    """
+    iterator = iter(iterator)
+    head = list(itertools.islice(iterator, _SAMPLE))
     combined: dict = {}
     try:
-        for key, value in iterator:
-            if key in combined:
-                combined[key] = merge_value(combined[key], value)
-            else:
-                combined[key] = create(value)
+        _fold_pairs(combined, head, func)
     except TypeError as error:
-        if "unhashable" in str(error) and "key" in locals():
-            raise _unhashable_key_error(operation, key) from error
+        _reraise_unhashable(error, operation, head)
         raise
+    if len(head) == _SAMPLE and len(combined) > _USEFUL_REDUCTION * _SAMPLE:
+        return itertools.chain(combined.items(), iterator)
+    _fold_pairs(combined, iterator, func)
+    return combined.items()
+
+
+def _reduce_side_reduce(func, operation, split, iterator):
+    combined: dict = {}
+    _fold_pairs(combined, iterator, func)
+    return combined.items()
+
+
+def _combine_values(create, merge_value, operation, split, iterator):
+    iterator = iter(iterator)
+    head = list(itertools.islice(iterator, _SAMPLE))
+    combined: dict = {}
+    try:
+        _combine_pairs(combined, head, create, merge_value)
+    except TypeError as error:
+        _reraise_unhashable(error, operation, head)
+        raise
+    _combine_pairs(combined, iterator, create, merge_value)
     return combined.items()
 
 
 def _merge_combiners(merge_combiners, operation, split, iterator):
     combined: dict = {}
-    for key, value in iterator:
-        if key in combined:
-            combined[key] = merge_combiners(combined[key], value)
-        else:
-            combined[key] = value
-    return combined.items()
-
-
-def _reduce_values(func, operation, split, iterator):
-    combined: dict = {}
-    try:
-        for key, value in iterator:
-            if key in combined:
-                combined[key] = func(combined[key], value)
-            else:
-                combined[key] = value
-    except TypeError as error:
-        if "unhashable" in str(error) and "key" in locals():
-            raise _unhashable_key_error(operation, key) from error
-        raise
+    _fold_pairs(combined, iterator, merge_combiners)
     return combined.items()
 
 
@@ -167,8 +213,15 @@ def reduce_by_key(rdd: RDD, func: Callable, num_partitions, partition_func) -> R
     """``reduceByKey``: merge values with ``func`` on both sides of the shuffle."""
     if not callable(func):
         raise TypeError(f"RDD.reduceByKey: func must be callable, got {func!r}")
-    reducer = partial(_reduce_values, func, "reduceByKey")
-    return _combined_rdd(rdd, reducer, reducer, num_partitions, partition_func, "reduceByKey", func)
+    return _combined_rdd(
+        rdd,
+        partial(_map_side_reduce, func, "reduceByKey"),
+        partial(_reduce_side_reduce, func, "reduceByKey"),
+        num_partitions,
+        partition_func,
+        "reduceByKey",
+        func,
+    )
 
 
 def _seq_from_zero(seq_func, zero_payload, value):
@@ -206,44 +259,21 @@ def fold_by_key(rdd: RDD, zero_value, func, num_partitions, partition_func) -> R
 # --------------------------------------------------------------------------- grouping
 
 
-def _group_values(operation, split, iterator):
+def _group_pairs(split, iterator):
     groups: dict = {}
-    try:
-        for key, value in iterator:
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [value]
-            else:
-                group.append(value)
-    except TypeError as error:
-        if "unhashable" in str(error) and "key" in locals():
-            raise _unhashable_key_error(operation, key) from error
-        raise
-    return groups.items()
-
-
-def _merge_groups(split, iterator):
-    groups: dict = {}
-    for key, values in iterator:
+    for key, value in iterator:
         group = groups.get(key)
         if group is None:
-            groups[key] = values
+            groups[key] = [value]
         else:
-            group.extend(values)
+            group.append(value)
     return ((key, ResultIterable(values)) for key, values in groups.items())
 
 
 def group_by_key(rdd: RDD, num_partitions, partition_func, operation: str = "groupByKey") -> RDD:
-    """``groupByKey``: lists built map-side, concatenated after the shuffle."""
-    return _combined_rdd(
-        rdd,
-        partial(_group_values, operation),
-        _merge_groups,
-        num_partitions,
-        partition_func,
-        operation,
-        None,
-    )
+    """``groupByKey``: values are grouped after the shuffle, in map-partition order."""
+    shuffled = partition_by(rdd, num_partitions, partition_func, operation)
+    return shuffled._pipe(_group_pairs, operation, preserves_partitioning=True)
 
 
 def _distinct_locally(split, iterator):
