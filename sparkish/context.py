@@ -136,7 +136,8 @@ class SparkContext:
             self._stopped = False
             self._start(client)
             SparkContext._active_spark_context = self
-        for path in pyFiles or []:
+        submitted = [p for p in (self._conf.get("spark.submit.pyFiles") or "").split(",") if p]
+        for path in [*submitted, *(pyFiles or [])]:
             self.addPyFile(path)
 
     # ------------------------------------------------------------------ start-up and shutdown
