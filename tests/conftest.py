@@ -8,6 +8,8 @@ import pytest
 
 from sparkish import SparkConf, SparkContext
 
+pytest_plugins = ["tests.fixtures_hdfs"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 _shared: SparkContext | None = None
