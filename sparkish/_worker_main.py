@@ -58,6 +58,9 @@ async def _serve(args: argparse.Namespace) -> None:
     # containers) would otherwise trigger repeated full collections over a large heap.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    switch = os.environ.get("SPARKISH_SWITCH_INTERVAL")
+    if switch:
+        sys.setswitchinterval(float(switch))
 
     import sparkish._serialize  # noqa: F401  (registers the Block serializers)
 

@@ -20,9 +20,11 @@ This relies on ``distributed``'s private shuffle API (``distributed.shuffle._cor
 from __future__ import annotations
 
 import itertools
+import mmap
 import os
 import pickle
 import struct
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from distributed.shuffle._core import (
     handle_unpack_errors,
     p2p_barrier,
 )
+from distributed.shuffle._disk import DiskShardsBuffer
 from distributed.shuffle._exceptions import DataUnavailable
 from distributed.shuffle._limiter import ResourceLimiter
 
@@ -51,25 +54,34 @@ __all__ = [
     "write_input_partition",
 ]
 
-_HEADER = struct.Struct("<QQ")
+_HEADER = struct.Struct("<QQQ")
+
+#: At most this many files per shuffle on each worker: reduce partitions share files in
+#: contiguous groups, so a 1000 x 1000 shuffle does not append to 1000 files per batch.
+MAX_FILES = 64
 
 
-def frame(input_partition: int, payload: bytes) -> bytes:
-    """Prefix a pickled bucket with its map partition and length, so buckets can be
-    concatenated in one file and read back in map-partition order."""
-    return _HEADER.pack(input_partition, len(payload)) + payload
+def frame(input_partition: int, output_partition: int, payload: bytes) -> bytes:
+    """Prefix a pickled bucket with its map partition, reduce partition and length, so buckets
+    can be concatenated in one file and read back per reduce partition in map order."""
+    return _HEADER.pack(input_partition, output_partition, len(payload)) + payload
 
 
-def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, memoryview]]:
-    """The ``(map partition, pickled bucket)`` pairs of concatenated :func:`frame` outputs."""
+def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, int, memoryview]]:
+    """The ``(map partition, reduce partition, pickled bucket)`` of concatenated frames."""
     view = memoryview(data)
     offset = 0
     size = len(view)
     while offset < size:
-        input_partition, length = _HEADER.unpack_from(view, offset)
+        input_partition, output_partition, length = _HEADER.unpack_from(view, offset)
         offset += _HEADER.size
-        yield input_partition, view[offset : offset + length]
+        yield input_partition, output_partition, view[offset : offset + length]
         offset += length
+
+
+def group_size(npartitions_out: int) -> int:
+    """How many consecutive reduce partitions share one shuffle file."""
+    return -(-npartitions_out // MAX_FILES)
 
 
 class ColumnarRecords:
@@ -98,6 +110,12 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
     def __init__(self, worker_for: dict[int, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.worker_for = worker_for
+        self.group_size = group_size(max(worker_for) + 1 if worker_for else 1)
+        # Where each reduce partition's buckets are, per shuffle file, built on first read.
+        self._parsed: dict[int, tuple[list, dict[int, list]]] = {}
+        self._parsed_lock = threading.Lock()
+        self._mapped: list[mmap.mmap] = []
+        self._consumed: set[int] = set()
 
     def _shard_partition(self, data: list, partition_id: int, **kwargs: Any) -> dict:
         by_worker: dict[str, list] = defaultdict(list)
@@ -113,7 +131,7 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
                 continue  # a retried send: already stored
             self.received.add(input_id)
             for reduce_id, payload in shards:
-                groups[(reduce_id,)].append(payload)
+                groups[(reduce_id // self.group_size,)].append(payload)
                 self.total_recvd += len(payload)
         if not groups:
             return
@@ -124,20 +142,72 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             raise
 
     def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any):
-        try:
-            data = self._read_from_disk((partition_id,))
-        except DataUnavailable:
-            return ColumnarRecords([])
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            chunks = [data]
-        else:  # the in-memory buffer returns one item per received write
-            chunks = data
+        group = partition_id // self.group_size
+        with self._parsed_lock:
+            if partition_id in self._consumed:  # read before: index it again
+                self._parsed.pop(group, None)
+                self._consumed.difference_update(
+                    range(group * self.group_size, (group + 1) * self.group_size)
+                )
+        buffers, index = self._group_index(group)
+        with self._parsed_lock:
+            if isinstance(self._disk_buffer, DiskShardsBuffer):
+                # Drop what was read (the file can be indexed again); the in-memory buffer
+                # handed its data over for good, so its index must stay.
+                entries = index.pop(partition_id, [])
+                self._consumed.add(partition_id)
+            else:
+                entries = list(index.get(partition_id, ()))
         # Buckets arrive in any order; reading them in map-partition order makes a reduce
         # partition's record order deterministic (and the same as Spark's).
-        buckets = sorted(
-            (pair for chunk in chunks for pair in unframe(chunk)), key=lambda pair: pair[0]
+        entries.sort()
+        return ColumnarRecords(
+            [pickle.loads(buffers[chunk][start:end]) for _, chunk, start, end in entries]
         )
-        return ColumnarRecords([pickle.loads(payload) for _, payload in buckets])
+
+    def _group_index(self, group: int) -> tuple[list, dict[int, list]]:
+        """The buffers holding one group's frames and where each reduce partition's buckets
+        are in them, built once per group (reading only the frame headers)."""
+        with self._parsed_lock:
+            cached = self._parsed.get(group)
+            if cached is not None:
+                return cached
+            buffers = self._group_buffers(group)
+            index: dict[int, list] = defaultdict(list)
+            for chunk, buffer in enumerate(buffers):
+                view = memoryview(buffer)
+                offset, size = 0, len(view)
+                while offset < size:
+                    input_id, output_id, length = _HEADER.unpack_from(view, offset)
+                    offset += _HEADER.size
+                    index[output_id].append((input_id, chunk, offset, offset + length))
+                    offset += length
+            cached = self._parsed[group] = ([memoryview(b) for b in buffers], index)
+            return cached
+
+    def _group_buffers(self, group: int) -> list:
+        if isinstance(self._disk_buffer, DiskShardsBuffer):
+            self.raise_if_closed()
+            path = self._disk_buffer.directory / str(group)
+            try:
+                with open(path, "rb") as f:
+                    if os.fstat(f.fileno()).st_size == 0:
+                        return []
+                    mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except FileNotFoundError:
+                return []
+            self._mapped.append(mapped)
+            return [mapped]
+        try:  # the in-memory buffer hands its chunks over once
+            data = self._read_from_disk((group,))
+        except DataUnavailable:
+            return []
+        return [data] if isinstance(data, (bytes, bytearray, memoryview)) else list(data)
+
+    async def close(self) -> None:
+        with self._parsed_lock:
+            self._parsed.clear()
+        await super().close()
 
     def _get_assigned_worker(self, partition_id: int) -> str:
         return self.worker_for[partition_id]

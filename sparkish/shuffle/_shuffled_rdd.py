@@ -67,7 +67,7 @@ def write_map_output(
     """Finisher of a map task: bucket records by reduce partition and hand them to the shuffle."""
     key_buckets, value_buckets = bucket_columns(records, num_partitions, partition_func)
     framed = [
-        (reduce_id, _p2p.frame(split, dumps((keys, value_buckets[reduce_id]))))
+        (reduce_id, _p2p.frame(split, reduce_id, dumps((keys, value_buckets[reduce_id]))))
         for reduce_id, keys in enumerate(key_buckets)
         if keys
     ]
