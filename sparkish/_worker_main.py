@@ -58,9 +58,9 @@ async def _serve(args: argparse.Namespace) -> None:
     # containers) would otherwise trigger repeated full collections over a large heap.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    switch = os.environ.get("SPARKISH_SWITCH_INTERVAL")
-    if switch:
-        sys.setswitchinterval(float(switch))
+    # The event loop thread (receiving shuffle data) and the task thread hand the GIL to each
+    # other at every P2P call; the default 5 ms switch interval makes each handoff slow.
+    sys.setswitchinterval(float(os.environ.get("SPARKISH_SWITCH_INTERVAL", "0.001")))
 
     import sparkish._serialize  # noqa: F401  (registers the Block serializers)
 

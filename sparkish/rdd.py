@@ -241,6 +241,10 @@ def _count_by_value_partition(split, iterator):
     return [dict(Counter(iterator))]
 
 
+def _count_by_key_partition(split, iterator):
+    return [dict(Counter(kv[0] for kv in iterator))]
+
+
 def _reduce_by_key_locally_partition(f, split, iterator):
     merged: dict = {}
     for k, v in iterator:
@@ -1255,7 +1259,11 @@ class RDD(Generic[T]):
         >>> sorted(rdd.countByKey().items())
         [('a', 2), ('b', 1)]
         """
-        return self.keys().countByValue()
+        totals: defaultdict = defaultdict(int)
+        for counts in self._partials(_count_by_key_partition, "countByKey"):
+            for key, count in counts.items():
+                totals[key] += count
+        return totals
 
     def collectAsMap(self) -> dict:
         """The key/value pairs as a dict in the driver.
@@ -1582,8 +1590,10 @@ class RDD(Generic[T]):
         >>> sorted([(x, sorted(y)) for (x, y) in result])
         [(0, [2, 8]), (1, [1, 1, 3, 5])]
         """
+        from . import shuffle
+
         _require_callable(f, "groupBy")
-        return self.keyBy(f).groupByKey(numPartitions, partitionFunc)
+        return shuffle.group_by_key(self.keyBy(f), numPartitions, partitionFunc, "groupBy")
 
     def distinct(self, numPartitions: int | None = None) -> RDD[T]:
         """The distinct elements.

@@ -52,7 +52,7 @@ class ShuffleSource(Source):
 
     def compute(self, split: int, inputs: dict) -> Iterator:
         value = inputs[(self.uid, split)]
-        if isinstance(value, int):
+        if type(value) is int:
             return iter(_p2p.read_output_partition(self.shuffle_id, split, value))
         return iter(value)
 
@@ -108,6 +108,8 @@ class ShuffleProvider(Provider):
             return self.shuffle_id
 
     def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+        if self.rdd.prev.getNumPartitions() == 0:
+            return Block([])  # nothing to shuffle: every reduce partition is empty
         shuffle_id = self.shuffle_id
         barrier = _p2p.barrier_key_of(shuffle_id)
         future = self.barrier_future

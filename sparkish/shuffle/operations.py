@@ -390,13 +390,15 @@ def _left_only(split, iterator):
                 yield key, value
 
 
-def subtract_by_key(rdd: RDD, other: RDD, num_partitions: int | None) -> RDD:
+def subtract_by_key(
+    rdd: RDD, other: RDD, num_partitions: int | None, operation: str = "subtractByKey"
+) -> RDD:
     """The pairs of ``rdd`` whose key does not occur in ``other``."""
     from ..rdd import _require_rdd
 
-    _require_rdd(other, "subtractByKey")
-    grouped = _tagged_groups((rdd, other), num_partitions, "subtractByKey")
-    return grouped._pipe(_left_only, "subtractByKey", preserves_partitioning=True)
+    _require_rdd(other, operation)
+    grouped = _tagged_groups((rdd, other), num_partitions, operation)
+    return grouped._pipe(_left_only, operation, preserves_partitioning=True)
 
 
 def _pair_with_true(split, iterator):
@@ -410,7 +412,7 @@ def subtract(rdd: RDD, other: RDD, num_partitions: int | None) -> RDD:
     _require_rdd(other, "subtract")
     left = rdd._pipe(_pair_with_true, "subtract")
     right = other._pipe(_pair_with_true, "subtract")
-    return subtract_by_key(left, right, num_partitions).keys()
+    return subtract_by_key(left, right, num_partitions, "subtract").keys()
 
 
 def _pair_with_none(split, iterator):
@@ -539,6 +541,10 @@ def partition_of(rdd: RDD, key: Any) -> int:
     """
     partitioner = rdd.partitioner
     assert partitioner is not None
+    try:
+        hash(key)
+    except TypeError as error:
+        raise _unhashable_key_error("lookup", key) from error
     if partitioner.partitionFunc is not portable_hash or is_portable_key_type(key):
         return partitioner(key)
     return rdd.ctx._client.submit(_partition_on_worker, partitioner, key, pure=False).result()
