@@ -43,8 +43,7 @@ class JobCancelledError(RuntimeError):
     """Raised by an action whose job was cancelled (``cancelJobGroup``, ``cancelAllJobs``...)."""
 
 
-class SerializationError(TypeError):
-    """A function or value captured by an RDD operation cannot be pickled for the workers."""
+from ._serialize import SerializationError  # noqa: E402  (re-exported)
 
 
 @dataclass
@@ -63,6 +62,7 @@ class JobRecord:
     status: str = "RUNNING"
     num_partitions: int = 0
     keys: frozenset = frozenset()
+    stages: dict = field(default_factory=dict)  # stage id -> (description, number of tasks)
 
 
 class Provider:
@@ -108,15 +108,23 @@ class MaterializedProvider(Provider):
         self.description = description
         self.finisher = finisher
         self.futures: dict[int, Future] = {}
+        self._generation: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def key(self, split: int) -> tuple[str, int]:
-        return (self.name, split)
+        return (f"{self.name}-{self._generation.get(split, 0)}", split)
 
     def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
         with self._lock:
             future = self.futures.get(split)
-        if future is not None and future.status not in _DEAD_FUTURE_STATES:
+            if future is not None and future.status in _DEAD_FUTURE_STATES:
+                # A failed or cancelled attempt: Dask remembers its outcome under its key, so the
+                # next attempt computes under a new one.
+                del self.futures[split]
+                future.release()
+                self._generation[split] = self._generation.get(split, 0) + 1
+                future = None
+        if future is not None:
             builder.external_futures.append(future)
             return TaskRef(future.key)
         key = self.key(split)
@@ -192,6 +200,18 @@ class GraphBuilder:
         self.graph[key] = Task(key, run_task, blob, info, split, tuple(slot_ids), *slot_values)
         self.key_descriptions[key] = (description, split)
         return TaskRef(key)
+
+    def stage_summary(self) -> dict[int, tuple[str, int]]:
+        """Stage id -> (description, number of tasks) for the stages of this job."""
+        counts: dict[int, int] = {}
+        for task in self.graph.values():
+            info = getattr(task, "args", (None, None))[1:2]
+            if info and isinstance(info[0], StageInfo):
+                counts[info[0].stage_id] = counts.get(info[0].stage_id, 0) + 1
+        return {
+            info.stage_id: (info.description, counts.get(info.stage_id, 0))
+            for _, info in self._stages.values()
+        }
 
     def node_of(self, provider: MaterializedProvider) -> Node:
         """The plan of a materialized provider, built once per job."""
@@ -278,6 +298,7 @@ class JobRunner:
             task_count=len(builder.graph),
             num_partitions=len(splits),
             keys=frozenset(builder.graph),
+            stages=builder.stage_summary(),
         )
         self.last_task_count = len(builder.graph)
         client = self.sc._client
@@ -290,11 +311,12 @@ class JobRunner:
             self.active[job_id] = record
         self._notify("start", record)
         try:
+            self._wait(output_futures)
             with gc_paused():
                 results = client.gather(output_futures)
             record.status = "SUCCEEDED"
         except (FutureCancelledError, _asyncio_cancelled()) as error:
-            record.status = "CANCELLED"
+            record.status = "FAILED"
             reason = record.cancelled_reason or "its futures were cancelled"
             raise JobCancelledError(
                 f"Job {job_id} ({record.description}) cancelled: {reason}"
@@ -313,9 +335,32 @@ class JobRunner:
                 future.release()
             record.futures = []
             del builder.external_futures
+            # Updates of the tasks that succeeded count even when the job failed, like Spark.
+            self.sc._merge_accumulator_updates()
             self._notify("end", record)
-        self.sc._merge_accumulator_updates()
         return results
+
+    def _wait(self, futures: list) -> None:
+        """Wait for a job's results, failing promptly if the local cluster lost every worker."""
+        cluster = self.sc._cluster
+        if cluster is None or not futures:
+            return
+        settled = threading.Event()
+        remaining = [len(futures)]
+        lock = threading.Lock()
+
+        def on_done(future) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0] == 0 or future.status != "finished":
+                    settled.set()
+
+        for future in futures:
+            future.add_done_callback(on_done)
+        while not settled.wait(1.0):
+            if cluster.failure:
+                self.sc._client.cancel(futures, force=True)
+                raise RuntimeError(f"The job cannot run: {cluster.failure}")
 
     def cancel(self, predicate: Callable[[JobRecord], bool], reason: str) -> int:
         """Cancel the running jobs matching ``predicate``; returns how many were cancelled."""

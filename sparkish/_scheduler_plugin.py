@@ -24,16 +24,23 @@ class AccumulatorSchedulerPlugin(SchedulerPlugin):
 
     def __init__(self) -> None:
         self.pending: dict[str, list[bytes]] = defaultdict(list)
+        # Keys whose updates were counted: a result recomputed after its worker died (the key
+        # was never released) must not count again.
+        self.counted: set = set()
 
     async def start(self, scheduler) -> None:
         scheduler.handlers[POP_HANDLER] = self.pop
 
     def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if finish == "forgotten":
+            self.counted.discard(key)
+            return
         if finish != "memory":
             return
         metadata = kwargs.get("metadata")
-        if metadata and ACCUMULATOR_METADATA_KEY in metadata:
+        if metadata and ACCUMULATOR_METADATA_KEY in metadata and key not in self.counted:
             app_id, payload = metadata[ACCUMULATOR_METADATA_KEY]
+            self.counted.add(key)
             self.pending[app_id].append(payload)
 
     def pop(self, app_id: str) -> list[bytes]:

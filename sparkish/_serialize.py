@@ -76,20 +76,50 @@ def _dumps_plain(obj: Any) -> bytes:
 _COLLECTIONS = (list, tuple, dict)
 
 
+class SerializationError(TypeError):
+    """A function, a value it captures, or a task's result cannot be pickled."""
+
+
 class Block:
     """The records of one partition, serialized as one opaque pickle when shipped.
 
-    Inside a process a block is just a list; only its serialized form differs from a list's.
+    Inside a process a block is just a list; only its serialized form differs from a list's. A
+    *sealed* block is pickled when it is made (in the task that computes it), so a result that
+    cannot be pickled fails in its task, with the task's context.
     """
 
-    __slots__ = ("records",)
+    __slots__ = ("_records", "_payload")
 
-    def __init__(self, records: list) -> None:
-        self.records = records
+    def __init__(self, records: list | None, payload: bytes | None = None) -> None:
+        self._records = records
+        self._payload = payload
 
     @classmethod
     def from_iterable(cls, records: Iterable) -> Block:
         return cls(records if type(records) is list else list(records))
+
+    @classmethod
+    def sealed(cls, records: Iterable) -> Block:
+        items = records if type(records) is list else list(records)
+        try:
+            payload = dumps(items)
+        except Exception as error:
+            raise SerializationError(
+                f"the records of this partition cannot be pickled to leave the task: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        return cls(None, payload)
+
+    @property
+    def records(self) -> list:
+        if self._records is None:
+            self._records = pickle.loads(self._payload)  # type: ignore[arg-type]
+        return self._records
+
+    def payload(self) -> bytes:
+        if self._payload is None:
+            return dumps(self._records)
+        return self._payload
 
     def __iter__(self) -> Iterator:
         return iter(self.records)
@@ -98,13 +128,13 @@ class Block:
         return len(self.records)
 
     def __reduce__(self):
-        return (_block_from_bytes, (dumps(self.records),))
+        return (_block_from_bytes, (self.payload(),))
 
     def __repr__(self) -> str:
         return f"Block(<{len(self.records)} records>)"
 
     def __sizeof__(self) -> int:
-        return sizeof(self.records)
+        return _sizeof_block(self)
 
 
 def _block_from_bytes(payload: bytes) -> Block:
@@ -113,7 +143,7 @@ def _block_from_bytes(payload: bytes) -> Block:
 
 @dask_serialize.register(Block)
 def _serialize_block(block: Block) -> tuple[dict, list]:
-    return {}, [dumps(block.records)]
+    return {}, [block.payload()]
 
 
 @dask_deserialize.register(Block)
@@ -123,7 +153,9 @@ def _deserialize_block(header: dict, frames: list) -> Block:
 
 @sizeof.register(Block)
 def _sizeof_block(block: Block) -> int:
-    return sizeof(block.records)
+    if block._records is None:
+        return len(block._payload or b"") + 64
+    return sizeof(block._records)
 
 
 class Opaque:

@@ -83,6 +83,13 @@ def run_task(
             profiler.dump_stats(os.path.join(profile_directory, name))
 
 
+class UserCodeError(RuntimeError):
+    """A task's user code raised something that cannot travel back as itself: a
+    ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``...), a
+    ``StopIteration`` (which would silently end an iteration), or an exception that cannot be
+    pickled. The message starts with the original type and message."""
+
+
 def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, slot_values):
     accumulators.begin_task()
     TaskContext._set(TaskContext(split, info.stage_id, 0, next(_attempt_ids)))
@@ -93,15 +100,42 @@ def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, s
         result = finisher(split, node.compute(split, inputs))
     except BaseException as error:
         accumulators.end_task()
-        if isinstance(error, Exception) and not _is_scheduling_signal(error):
-            annotate_exception(error, node, split, info)
-        raise
+        if isinstance(error, Exception) and _is_scheduling_signal(error):
+            raise
+        failure = _task_failure(error, node, split, info)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         TaskContext._set(None)
     updates = accumulators.end_task()
     if updates:
         _report_accumulator_updates(info.app_id, updates)
     return result
+
+
+def _task_failure(
+    error: BaseException, node: Node | None, split: int, info: StageInfo
+) -> UserCodeError | None:
+    """``None`` when ``error`` itself (annotated here) can travel back to the driver faithfully;
+    otherwise the :class:`UserCodeError` to raise instead."""
+    if isinstance(error, (StopIteration, StopAsyncIteration)) or not isinstance(error, Exception):
+        context = describe_failure(node, split, info, error)
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if isinstance(error, StopIteration):
+            detail = f"Caught StopIteration thrown from user's code; failing the task ({detail})"
+        return UserCodeError(f"{detail} [sparkish: failed in {context}]")
+    annotate_exception(error, node, split, info)
+    if _pickles_faithfully(error):
+        return None
+    _rebuild_without_init(error)
+    if _pickles_faithfully(error):
+        return None
+    context = describe_failure(node, split, info, error)
+    return UserCodeError(
+        f"{type(error).__name__}: {error} [sparkish: failed in {context}] (the exception "
+        "itself could not be pickled to reach the driver)"
+    )
 
 
 def _is_scheduling_signal(error: Exception) -> bool:
@@ -124,40 +158,80 @@ def _report_accumulator_updates(app_id: str, updates: dict) -> None:
     task_state.metadata[ACCUMULATOR_METADATA_KEY] = [app_id, payload]
 
 
-def _user_code(function: Callable | None) -> CodeType | None:
-    while function is not None:
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            return code
+def _code_objects(function: Callable | None) -> list[CodeType]:
+    """The code objects a function runs: its own and those nested in it (generator
+    expressions), looking through ``functools.partial`` and callable objects."""
+    while function is not None and not hasattr(function, "__code__"):
         inner = getattr(function, "func", None)  # functools.partial
         if inner is not None:
             function = inner
             continue
-        call = type(function).__call__
-        return getattr(call, "__code__", None)
-    return None
+        function = type(function).__call__
+        break
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return []
+    found = [code]
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            found.append(constant)
+    return found
 
 
-def failing_step(node: Node | None, traceback: TracebackType | None) -> Step | None:
-    """The step whose user function appears outermost in ``traceback``, if any."""
+def _partial_arguments(function: Callable) -> tuple:
+    return tuple(getattr(function, "args", ()))
+
+
+def _tracebacks(error: BaseException) -> Iterator[TracebackType]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            yield current.__traceback__
+        current = current.__cause__ or current.__context__
+
+
+def failing_step(node: Node | None, error: BaseException) -> Step | None:
+    """The step that raised ``error``: the innermost frame of the user's functions, or else of
+    sparkish's own step code (then told apart by the function a frame is running)."""
     if node is None:
         return None
-    steps_by_code: dict[CodeType, Step] = {}
+    user_steps: dict[CodeType, Step] = {}
+    wrapper_steps: dict[CodeType, list[Step]] = {}
     for step in node.steps():
-        code = _user_code(step.user_function)
-        if code is not None:
-            steps_by_code.setdefault(code, step)
-    frame_tb = traceback
-    while frame_tb is not None:
-        step = steps_by_code.get(frame_tb.tb_frame.f_code)
-        if step is not None:
+        for code in _code_objects(step.user_function):
+            user_steps.setdefault(code, step)
+        for code in _code_objects(step.function):
+            wrapper_steps.setdefault(code, []).append(step)
+    found_user = found_wrapper = None
+    for traceback in _tracebacks(error):
+        while traceback is not None:
+            frame = traceback.tb_frame
+            step = user_steps.get(frame.f_code)
+            if step is not None:
+                found_user = step
+            candidates = wrapper_steps.get(frame.f_code)
+            if candidates:
+                found_wrapper = _pick_step(candidates, frame)
+            traceback = traceback.tb_next
+        if found_user is not None:
+            return found_user
+    return found_user or found_wrapper
+
+
+def _pick_step(candidates: list[Step], frame) -> Step:
+    if len(candidates) == 1:
+        return candidates[0]
+    local_values = [id(value) for value in frame.f_locals.values()]
+    for step in reversed(candidates):
+        if any(id(argument) in local_values for argument in _partial_arguments(step.function)):
             return step
-        frame_tb = frame_tb.tb_next
-    return None
+    return candidates[-1]
 
 
 def describe_failure(node: Node | None, split: int, info: StageInfo, error: BaseException) -> str:
-    step = failing_step(node, error.__traceback__)
+    step = failing_step(node, error)
     if step is not None:
         where = step.describe()
         if step.rdd_id is not None:
@@ -183,6 +257,23 @@ def annotate_exception(error: Exception, node: Node | None, split: int, info: St
             return
     if sys.version_info >= (3, 11):
         error.add_note(f"sparkish: failed in {context}")
+
+
+def _rebuild_exception(cls: type, args: tuple, state: dict) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def _rebuild_without_init(error: Exception) -> None:
+    """Let an exception whose ``__init__`` does not take its ``args`` back (keyword-only or
+    extra parameters) be unpickled, by rebuilding it without calling ``__init__``."""
+    state = {k: v for k, v in error.__dict__.items() if k != "__reduce_ex__"}
+    error.__reduce_ex__ = lambda protocol: (  # type: ignore[method-assign]
+        _rebuild_exception,
+        (type(error), error.args, state),
+    )
 
 
 def _pickles_faithfully(error: Exception) -> bool:

@@ -29,6 +29,9 @@ import psutil
 
 logger = logging.getLogger("sparkish.cluster")
 
+#: A worker that exits sooner than this after starting counts towards a crash loop.
+QUICK_DEATH_SECONDS = 10.0
+
 __all__ = ["LocalProcessCluster", "MasterSpec", "parse_master"]
 
 
@@ -114,7 +117,7 @@ class LocalProcessCluster:
         memory_limit: int | None = None,
         dashboard_address: str | None = ":8787",
         environment: dict[str, str] | None = None,
-        max_restarts: int = 20,
+        max_restarts: int = 5,
     ) -> None:
         from distributed import LocalCluster
 
@@ -124,6 +127,9 @@ class LocalProcessCluster:
         self.memory_limit = memory_limit or int(total_memory / max(n_workers, 1))
         self.max_restarts = max_restarts
         self.restarts = 0
+        self.failure: str | None = None
+        self._started_at: dict[str, float] = {}
+        self._quick_deaths: dict[str, int] = {}
         self._closing = False
         self._lock = threading.Lock()
         self.local_directory = tempfile.mkdtemp(prefix="sparkish-")
@@ -145,7 +151,11 @@ class LocalProcessCluster:
                 host="127.0.0.1",
                 dashboard_address=dashboard_address,
                 silence_logs=logging.WARNING,
+                # Without a dashboard the scheduler still serves /health and /metrics: keep that
+                # on a free loopback port instead of the dashboard's default one.
+                scheduler_kwargs={} if dashboard_address else {"dashboard_address": "127.0.0.1:0"},
             )
+        self._dashboard_enabled = dashboard_address is not None
         self.scheduler_address: str = self._scheduler_cluster.scheduler_address
         self._processes: dict[str, subprocess.Popen] = {}
         for index in range(n_workers):
@@ -157,6 +167,8 @@ class LocalProcessCluster:
 
     @property
     def dashboard_link(self) -> str | None:
+        if not self._dashboard_enabled:
+            return None
         try:
             return self._scheduler_cluster.dashboard_link
         except Exception:  # no bokeh, or no dashboard
@@ -198,6 +210,7 @@ class LocalProcessCluster:
         self._processes[name] = subprocess.Popen(
             command, env=self._environment, stdin=subprocess.DEVNULL, start_new_session=True
         )
+        self._started_at[name] = time.monotonic()
 
     def _supervise(self) -> None:
         while not self._closing:
@@ -209,18 +222,30 @@ class LocalProcessCluster:
                     code = process.poll()
                     if code is None:
                         continue
-                    if self.restarts >= self.max_restarts:
-                        logger.error(
-                            "worker %s exited with code %s; not restarting (%d restarts so far)",
-                            name,
-                            code,
-                            self.restarts,
-                        )
-                        del self._processes[name]
-                        continue
-                    self.restarts += 1
-                    logger.warning("worker %s exited with code %s; restarting it", name, code)
-                    self._start_worker(name)
+                    self._replace(name, code)
+                if not self._processes and self.failure is None:
+                    self.failure = "every local worker process died and could not be restarted"
+                    logger.error("sparkish local cluster: %s", self.failure)
+
+    def _replace(self, name: str, code: int) -> None:
+        """Restart a dead worker, unless it keeps dying right after starting (a crash loop)."""
+        uptime = time.monotonic() - self._started_at.get(name, 0.0)
+        quick_deaths = self._quick_deaths.get(name, 0) + 1 if uptime < QUICK_DEATH_SECONDS else 0
+        self._quick_deaths[name] = quick_deaths
+        if quick_deaths >= self.max_restarts:
+            logger.error(
+                "worker %s died %d times within %.0f s of starting (last exit code %s); "
+                "giving up on it",
+                name,
+                quick_deaths,
+                QUICK_DEATH_SECONDS,
+                code,
+            )
+            del self._processes[name]
+            return
+        self.restarts += 1
+        logger.warning("worker %s exited with code %s; restarting it", name, code)
+        self._start_worker(name)
 
     def kill_worker(self, pid: int) -> bool:
         """SIGKILL one of this cluster's worker processes; the supervisor restarts it."""

@@ -129,7 +129,7 @@ class SparkContext:
             if client is None:
                 self._conf.setIfMissing("spark.master", "local[*]")
             else:
-                self._conf.setIfMissing("spark.master", f"dask://{client.scheduler.address}")
+                self._conf.setIfMissing("spark.master", client.scheduler.address)
             self._conf.setIfMissing("spark.app.name", "sparkish")
             self._creation_site = _caller_site()
             self._batch_size = batchSize
@@ -142,8 +142,6 @@ class SparkContext:
 
     # ------------------------------------------------------------------ start-up and shutdown
     def _start(self, client: Client | None) -> None:
-        from distributed import Client
-
         from ._execution import JobRunner
         from .cluster import LocalProcessCluster, parse_master
 
@@ -176,6 +174,33 @@ class SparkContext:
         os.makedirs(SparkFiles._root_directory, exist_ok=True)
 
         spec = parse_master(self.master)
+        if self._conf.contains("spark.default.parallelism"):
+            self._compute_default_parallelism(spec)  # validate before starting anything
+        self._client = None  # type: ignore[assignment]
+        try:
+            self._connect(spec, client)
+            self._job_runner = JobRunner(self)
+            self._default_parallelism = self._compute_default_parallelism(spec)
+        except BaseException:
+            self._release_resources()
+            raise
+        atexit.register(self._stop_at_exit)
+
+    def _release_resources(self) -> None:
+        """Close what this context started (used when start-up fails half-way)."""
+        try:
+            if self._owns_client and self._client is not None:
+                self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+            shutil.rmtree(self._driver_directory, ignore_errors=True)
+
+    def _connect(self, spec, client: Client | None) -> None:
+        from distributed import Client
+
+        from .cluster import LocalProcessCluster
+
         if client is not None:
             self._client = client
             self._application_id = f"app-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -189,12 +214,8 @@ class SparkContext:
                 environment=self._worker_environment(),
             )
             self._application_id = f"local-{self._start_time_ms}-{uuid.uuid4().hex[:4]}"
-            try:
-                self._client = Client(self._cluster.scheduler_address, set_as_default=False)
-                self._wait_for_local_workers(spec.workers)
-            except BaseException:
-                self._cluster.close()
-                raise
+            self._client = Client(self._cluster.scheduler_address, set_as_default=False)
+            self._wait_for_local_workers(spec.workers)
         else:
             timeout = self._conf._get_int("sparkish.connect.timeoutSeconds", 30)
             try:
@@ -206,9 +227,6 @@ class SparkContext:
                 ) from error
             self._application_id = f"app-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
             self._check_remote_workers()
-        self._job_runner = JobRunner(self)
-        self._default_parallelism = self._compute_default_parallelism(spec)
-        atexit.register(self._stop_at_exit)
 
     def _memory_setting(self) -> int | None:
         from dask.utils import parse_bytes
@@ -244,7 +262,7 @@ class SparkContext:
             if len(workers) >= count:
                 return
             failure = self._cluster.startup_failure()
-            if failure and self._cluster.restarts >= self._cluster.max_restarts:
+            if self._cluster.failure:
                 raise RuntimeError(f"Local sparkish workers failed to start: {failure}")
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -404,6 +422,8 @@ class SparkContext:
         """The link to the Dask dashboard that shows this application's tasks."""
         if self._cluster is not None:
             return self._cluster.dashboard_link
+        if not self._conf._get_bool("spark.ui.enabled", True):
+            return None
         try:
             return self._client.dashboard_link
         except Exception:

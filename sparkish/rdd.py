@@ -44,7 +44,7 @@ from ._plan import (
     Union,
     ZipPartitions,
 )
-from ._serialize import Block, Opaque, dumps, loads
+from ._serialize import Block, dumps, loads
 from .storagelevel import StorageLevel
 
 if TYPE_CHECKING:
@@ -160,13 +160,23 @@ def _filter_partition(f, split, iterator):
 
 
 def _map_partitions(f, split, iterator):
-    result = f(iterator)
-    return () if result is None else result
+    return _iterable_result(f(iterator), "mapPartitions")
 
 
 def _map_partitions_with_index(f, split, iterator):
-    result = f(split, iterator)
-    return () if result is None else result
+    return _iterable_result(f(split, iterator), "mapPartitionsWithIndex")
+
+
+def _iterable_result(result, operation: str):
+    if result is None:
+        return ()
+    try:
+        return iter(result)
+    except TypeError:
+        raise TypeError(
+            f"RDD.{operation}: the function must return an iterable of records, "
+            f"got {type(result).__name__}"
+        ) from None
 
 
 def _map_values_partition(f, split, iterator):
@@ -326,14 +336,14 @@ def _run_partition_function(function):
 
 def _apply_partition_function(function, split, iterator):
     result = function(iterator)
-    return Block.from_iterable(() if result is None else result)
+    return Block.sealed(() if result is None else result)
 
 
 # --------------------------------------------------------------------------- finishers
 
 
 def _collect_finisher(split, iterator):
-    return Block.from_iterable(iterator)
+    return Block.sealed(iterator)
 
 
 def _count_finisher(split, iterator):
@@ -343,12 +353,12 @@ def _count_finisher(split, iterator):
 
 
 def _opaque_list_finisher(split, iterator):
-    return Opaque(list(iterator))
+    return Block.sealed(iterator)
 
 
 def _unwrap(results: list) -> list:
     """Concatenate the per-partition lists returned by ``_opaque_list_finisher``."""
-    return [item for result in results for item in result.value]
+    return [item for result in results for item in result.records]
 
 
 class _PickledSlice:
@@ -642,8 +652,14 @@ class RDD(Generic[T]):
         >>> rdd.isLocallyCheckpointed(), rdd.count(), rdd.isCheckpointed()
         (True, 3, True)
         """
-        if self._storage_level == StorageLevel.NONE:
+        level = self._storage_level
+        if level == StorageLevel.NONE:
             self.persist(StorageLevel.MEMORY_AND_DISK)
+        elif not level.useDisk:
+            # Like Spark: a local checkpoint must survive memory pressure, so add disk.
+            self._storage_level = StorageLevel(
+                True, level.useMemory, level.useOffHeap, level.deserialized, level.replication
+            )
         self._checkpoint_requested = "local"
 
     def isLocallyCheckpointed(self) -> bool:
@@ -1021,9 +1037,12 @@ class RDD(Generic[T]):
         ValueError: Can not reduce() empty RDD
         """
         _require_callable(f, "reduce")
-        values = self._partials(partial(_reduce_partition, f), "reduce", f)
+        return self._reduce_with(f, "reduce", f)
+
+    def _reduce_with(self, f: Callable, operation: str, user_function: Callable) -> Any:
+        values = self._partials(partial(_reduce_partition, f), operation, user_function)
         if values:
-            return reduce(f, values)
+            return _in_driver(reduce, operation, f, values)
         raise ValueError("Can not reduce() empty RDD")
 
     def treeReduce(self, f: Callable[[T, T], T], depth: int = 2) -> T:
@@ -1033,10 +1052,11 @@ class RDD(Generic[T]):
         >>> sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeReduce(add, 2)
         -5
         """
+        _require_callable(f, "treeReduce")
         if depth < 1:
             raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
         try:
-            return self.reduce(f)
+            return self._reduce_with(f, "treeReduce", f)
         except ValueError as error:
             if "empty" in str(error):
                 raise ValueError("Cannot reduce empty RDD.") from None
@@ -1051,7 +1071,7 @@ class RDD(Generic[T]):
         """
         _require_callable(op, "fold", "op")
         values = self._partials(partial(_fold_partition, zeroValue, op), "fold", op)
-        return reduce(op, values, zeroValue)
+        return _in_driver(reduce, "fold", op, values, _copy_zero(zeroValue))
 
     def aggregate(self, zeroValue: U, seqOp: Callable[[U, T], U], combOp: Callable[[U, U], U]) -> U:
         """Aggregate each partition with ``seqOp`` and combine the results with ``combOp``.
@@ -1066,7 +1086,7 @@ class RDD(Generic[T]):
         _require_callable(seqOp, "aggregate", "seqOp")
         _require_callable(combOp, "aggregate", "combOp")
         values = self._partials(partial(_fold_partition, zeroValue, seqOp), "aggregate", seqOp)
-        return reduce(combOp, values, zeroValue)
+        return _in_driver(reduce, "aggregate", combOp, values, _copy_zero(zeroValue))
 
     def treeAggregate(
         self,
@@ -1081,11 +1101,14 @@ class RDD(Generic[T]):
         >>> sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeAggregate(0, add, add, 2)
         -5
         """
+        _require_callable(seqOp, "treeAggregate", "seqOp")
+        _require_callable(combOp, "treeAggregate", "combOp")
         if depth < 1:
             raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
         if self.getNumPartitions() == 0:
             return zeroValue
-        return self.aggregate(zeroValue, seqOp, combOp)
+        values = self._partials(partial(_fold_partition, zeroValue, seqOp), "treeAggregate", seqOp)
+        return _in_driver(reduce, "treeAggregate", combOp, values)
 
     def max(self, key: Callable[[T], Any] | None = None) -> T:
         """The largest element (by ``key`` if given).
@@ -1097,8 +1120,9 @@ class RDD(Generic[T]):
         5.0
         """
         if key is None:
-            return self.reduce(max)
-        return self.reduce(partial(_max_by, key))
+            return self._reduce_with(max, "max", max)
+        _require_callable(key, "max", "key")
+        return self._reduce_with(partial(_max_by, key), "max", key)
 
     def min(self, key: Callable[[T], Any] | None = None) -> T:
         """The smallest element (by ``key`` if given).
@@ -1110,8 +1134,9 @@ class RDD(Generic[T]):
         10.0
         """
         if key is None:
-            return self.reduce(min)
-        return self.reduce(partial(_min_by, key))
+            return self._reduce_with(min, "min", min)
+        _require_callable(key, "min", "key")
+        return self._reduce_with(partial(_min_by, key), "min", key)
 
     def sum(self) -> Any:
         """The sum of the elements.
@@ -1130,6 +1155,8 @@ class RDD(Generic[T]):
         from .statcounter import StatCounter
 
         counters = self._partials(_stats_partition, "stats")
+        if not counters:
+            raise ValueError("Can not reduce() empty RDD")
         result = StatCounter()
         for counter in counters:
             result.mergeStats(counter)
@@ -1235,10 +1262,9 @@ class RDD(Generic[T]):
             partial(_histogram_partition, bucket_list, minimum, maximum, even, increment),
             "histogram",
         )
-        merged = reduce(lambda a, b: [i + j for i, j in zip(a, b)], counts) if counts else None
-        if merged is None:
-            merged = [0] * (len(bucket_list) - 1)
-        return bucket_list, merged
+        if not counts:
+            raise ValueError("Can not reduce() empty RDD")
+        return bucket_list, reduce(lambda a, b: [i + j for i, j in zip(a, b)], counts)
 
     def countByValue(self) -> dict[T, int]:
         """How many times each distinct element occurs, as a dict in the driver.
@@ -1303,6 +1329,8 @@ class RDD(Generic[T]):
         [4, 3, 2]
         """
         partials = self._partials(partial(_top_partition, num, key), "top", key)
+        if not partials:
+            raise ValueError("Can not reduce() empty RDD")
         return heapq.nlargest(num, itertools.chain.from_iterable(partials), key=key)
 
     def takeOrdered(self, num: int, key: Callable[[T], Any] | None = None) -> list[T]:
@@ -1333,8 +1361,6 @@ class RDD(Generic[T]):
         >>> sc.parallelize(range(100), 100).filter(lambda x: x > 90).take(3)
         [91, 92, 93]
         """
-        if num < 0:
-            raise ValueError(f"RDD.take: num must be non-negative, got {num}")
         scale_up = self.ctx._conf._get_int("spark.rdd.limit.scaleUpFactor", 4)
         items: list[T] = []
         total = self.getNumPartitions()
@@ -1427,7 +1453,7 @@ class RDD(Generic[T]):
         >>> [x for x in rdd.toLocalIterator()]
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         """
-        return _LocalIterator(self, prefetchPartitions)
+        return iter(_LocalIterator(self, prefetchPartitions))
 
     def lookup(self, key: Any) -> list:
         """The values of ``key``; only the partition holding it is computed when the RDD has a
@@ -1593,7 +1619,8 @@ class RDD(Generic[T]):
         from . import shuffle
 
         _require_callable(f, "groupBy")
-        return shuffle.group_by_key(self.keyBy(f), numPartitions, partitionFunc, "groupBy")
+        keyed = self._pipe(partial(_key_by_partition, f), "groupBy", f)
+        return shuffle.group_by_key(keyed, numPartitions, partitionFunc, "groupBy")
 
     def distinct(self, numPartitions: int | None = None) -> RDD[T]:
         """The distinct elements.
@@ -1763,7 +1790,8 @@ class RDD(Generic[T]):
         [('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)]
         """
         _require_callable(keyfunc, "sortBy", "keyfunc")
-        return self.keyBy(keyfunc).sortByKey(ascending, numPartitions).values()
+        keyed = self._pipe(partial(_key_by_partition, keyfunc), "sortBy", keyfunc)
+        return keyed.sortByKey(ascending, numPartitions).values()
 
     def repartitionAndSortWithinPartitions(
         self,
@@ -1846,6 +1874,18 @@ class RDD(Generic[T]):
         return db.from_delayed(rdd_partition_delayed(self))
 
 
+def _in_driver(function: Callable, operation: str, user_function: Callable, *args: Any) -> Any:
+    """Run a merge of partial results in the driver; a StopIteration escaping user code there
+    becomes an error instead of ending whatever iteration the caller is in."""
+    try:
+        return function(user_function, *args)
+    except StopIteration as error:
+        raise RuntimeError(
+            f"Caught StopIteration thrown from user's code in RDD.{operation} (merging partial "
+            f"results in the driver): {error!r}"
+        ) from error
+
+
 def _max_by(key, a, b):
     return max(a, b, key=key)
 
@@ -1875,7 +1915,7 @@ def _min_max(a, b):
 
 
 def _take_finisher(limit, split, iterator):
-    return Block(list(itertools.islice(iterator, limit)))
+    return Block.sealed(itertools.islice(iterator, limit))
 
 
 def _disk_materialize(split, iterator):

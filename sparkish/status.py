@@ -7,13 +7,23 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from .context import SparkContext
 
-__all__ = ["SparkJobInfo", "StatusTracker"]
+__all__ = ["SparkJobInfo", "SparkStageInfo", "StatusTracker"]
 
 
 class SparkJobInfo(NamedTuple):
     jobId: int
     stageIds: list[int]
     status: str
+
+
+class SparkStageInfo(NamedTuple):
+    stageId: int
+    currentAttemptId: int
+    name: str
+    numTasks: int
+    numActiveTasks: int
+    numCompletedTasks: int
+    numFailedTasks: int
 
 
 class StatusTracker:
@@ -36,10 +46,23 @@ class StatusTracker:
         return sorted(self._runner.active)
 
     def getActiveStageIds(self) -> list[int]:
-        return []
+        return sorted(stage for record in self._runner.active.values() for stage in record.stages)
 
     def getJobInfo(self, jobId: int) -> SparkJobInfo | None:
+        """Status and stage ids of a job (``RUNNING``, ``SUCCEEDED`` or ``FAILED``)."""
         for record in self._records():
             if record.job_id == jobId:
-                return SparkJobInfo(record.job_id, [], record.status)
+                return SparkJobInfo(record.job_id, sorted(record.stages), record.status)
+        return None
+
+    def getStageInfo(self, stageId: int) -> SparkStageInfo | None:
+        """Name and task counts of a stage of a known job."""
+        for record in self._records():
+            if stageId in record.stages:
+                name, tasks = record.stages[stageId]
+                done = record.status == "SUCCEEDED"
+                active = record.status == "RUNNING"
+                return SparkStageInfo(
+                    stageId, 0, name, tasks, tasks if active else 0, tasks if done else 0, 0
+                )
         return None

@@ -276,12 +276,6 @@ def test_a_killed_worker_is_replaced_and_gets_the_added_files(
         assert [report for _, report in results] == [("still here", "broadcast value")] * 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: LocalProcessCluster stops replacing dead workers after max_restarts=20 deaths "
-    "over the context's whole life (cluster.py:212) and nothing fails the jobs then: with no "
-    "worker left the next action hangs forever instead of raising",
-)
 @pytest.mark.timeout(120)
 def test_a_context_that_lost_all_its_workers_fails_jobs_instead_of_hanging(
     no_context: None,
@@ -561,12 +555,6 @@ def test_an_existing_client_is_reused_and_left_running(
 
 
 @pytest.mark.cluster
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SparkContext(client=...) sets master to 'dask://' + client.scheduler.address, "
-    "which already has a scheme ('dask://tcp://127.0.0.1:...', context.py:132); that master "
-    "does not name the scheduler (parse_master gives 'tcp://tcp://...')",
-)
 @pytest.mark.timeout(120)
 def test_the_master_of_a_client_context_names_its_scheduler(
     no_context: None, dask_cluster: ExternalDaskCluster
@@ -642,12 +630,6 @@ def test_workers_without_a_matching_sparkish_are_reported(
 
 
 @pytest.mark.cluster
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when the remote worker check fails, SparkContext._start raises without closing "
-    "the distributed.Client it opened (context.py:201-208): the client stays connected to the "
-    "scheduler",
-)
 @pytest.mark.timeout(120)
 def test_a_refused_remote_context_disconnects_from_the_scheduler(
     no_context: None, broken_dask_clusters: dict

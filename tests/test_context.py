@@ -267,13 +267,6 @@ def test_ui_web_url_answers_http_requests(sc: SparkContext) -> None:
         assert response.read()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with spark.ui.enabled=false the local cluster still starts an HTTP server (on "
-    "port 8787 when free: _dashboard_address returns None, context.py:226, and "
-    "LocalProcessCluster passes dashboard_address=None to LocalCluster, cluster.py:146, which "
-    "means the default) and uiWebUrl returns its link, which answers 404",
-)
 def test_ui_can_be_disabled(no_context: None) -> None:
     with SparkContext("local[1]", conf=local_conf(spark_ui_enabled="false")) as sc:
         assert sc.uiWebUrl is None
@@ -309,13 +302,6 @@ def test_invalid_default_parallelism_is_refused(no_context: None, setting: str) 
         close_leaked_clusters()  # see test_a_failed_start_leaves_no_worker_processes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a context whose start fails after the local cluster is up (here: an invalid "
-    "spark.default.parallelism, raised by _compute_default_parallelism, which context.py:210 "
-    "calls after the cluster is up) never closes that cluster: its worker processes and "
-    "supervisor thread stay alive",
-)
 def test_a_failed_start_leaves_no_worker_processes(no_context: None) -> None:
     before = sparkish_worker_pids()
     try:
@@ -555,12 +541,6 @@ def test_status_tracker_follows_running_finished_and_failed_jobs(
     assert tracker.getJobInfo(10**9) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StatusTracker.getJobInfo reports a cancelled job as 'CANCELLED'; Spark's "
-    "JobExecutionStatus has no such value, cancelled jobs are FAILED (status.py:44, "
-    "_execution.py:297 JobRunner.run sets record.status = 'CANCELLED')",
-)
 @pytest.mark.timeout(60)
 def test_status_of_a_cancelled_job_is_failed(no_context: None, tmp_path: Path) -> None:
     sc = SparkContext("local[1]", conf=local_conf())
@@ -588,11 +568,6 @@ def test_status_of_a_cancelled_job_is_failed(no_context: None, tmp_path: Path) -
     assert status == "FAILED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StatusTracker.getJobInfo always returns stageIds=[] and StatusTracker has no "
-    "getStageInfo (status.py:41-45); PySpark lists a job's stages and describes each one",
-)
 def test_status_tracker_describes_the_stages_of_a_job(sc: SparkContext) -> None:
     tracker = sc.statusTracker()
     group = f"staged-{uuid.uuid4().hex[:8]}"

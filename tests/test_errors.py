@@ -102,13 +102,6 @@ WRAPPED_OPERATIONS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the failing operation is found by matching traceback frames against the step "
-    "functions' code (_task.py failing_step): sortBy/groupBy are built on keyBy so errors say "
-    "'RDD.keyBy', and a mapPartitions lambda returning a generator expression is not matched "
-    "(the genexpr has its own code object) so the error names only the action",
-)
 @pytest.mark.parametrize("operation", WRAPPED_OPERATIONS)
 def test_error_names_the_operation_the_user_called(sc: SparkContext, operation: str) -> None:
     with pytest.raises(ValueError, match="cannot handle 5") as raised:
@@ -239,13 +232,6 @@ def test_stop_iteration_in_user_code_fails_instead_of_truncating(
     assert_usable(sc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the RuntimeError that PEP 479 makes of a StopIteration escaping a map function "
-    "is annotated with the action ('failed in collect'), not RDD.map: failing_step "
-    "(_task.py:141) only walks the RuntimeError's own traceback, which starts in the generator of "
-    "rdd.py, while the user's frame is in __cause__'s traceback",
-)
 def test_stop_iteration_in_map_names_the_map(sc: SparkContext) -> None:
     with pytest.raises(RuntimeError) as raised:
         sc.parallelize(range(8), 2).map(stop_at_five).collect()
@@ -254,13 +240,6 @@ def test_stop_iteration_in_map_names_the_map(sc: SparkContext) -> None:
     assert "RDD.map " in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a StopIteration raised by a foreach/reduce function leaves run_task "
-    "unconverted (_task.py:98, _run_task re-raises it), is re-raised inside distributed's gather "
-    "coroutine in the driver and becomes RuntimeError('coroutine raised StopIteration'): the "
-    "message loses the user's message, the operation and the partition",
-)
 @pytest.mark.parametrize("operation", ["foreach", "reduce"])
 def test_stop_iteration_in_an_action_function_names_operation_and_partition(
     sc: SparkContext, operation: str
@@ -277,14 +256,6 @@ class CustomBaseException(BaseException):
     """Not an Exception: like KeyboardInterrupt, not caught by ``except Exception``."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a BaseException that is not an Exception (KeyboardInterrupt, SystemExit) "
-    "escapes run_task and kills the worker process (_worker_main exits), so the task is "
-    "retried on 4 workers and the driver gets distributed's KilledWorker, which does not name "
-    "the exception; a custom BaseException subclass is re-raised inside distributed's gather "
-    "coroutine in the driver, which never resolves: the action hangs",
-)
 @pytest.mark.parametrize(
     "exception_type", [KeyboardInterrupt, SystemExit, CustomBaseException], ids=lambda t: t.__name__
 )

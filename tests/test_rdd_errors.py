@@ -74,21 +74,9 @@ COMBINE_USES: list[tuple[str, FunctionUse]] = [
     ("treeAggregate", lambda rdd, f: rdd.treeAggregate(0, operator.add, f)),
 ]
 
-_DELEGATION_BUG = (
-    "BUG: treeReduce/max/min report 'RDD.reduce' and treeAggregate 'RDD.aggregate': they "
-    "delegate to reduce()/aggregate(), which label the check and the step with their own name"
-)
-_NAMED_BY_DELEGATE = {"treeReduce", "treeAggregate", "max", "min"}
-
 
 def _function_use_params(uses: list[tuple[str, FunctionUse]], suffix: str = "") -> list:
-    params = []
-    for operation, use in uses:
-        marks = []
-        if operation in _NAMED_BY_DELEGATE:
-            marks.append(pytest.mark.xfail(strict=True, reason=_DELEGATION_BUG))
-        params.append(pytest.param(operation, use, id=operation + suffix, marks=marks))
-    return params
+    return [pytest.param(operation, use, id=operation + suffix) for operation, use in uses]
 
 
 # --------------------------------------------------------------------------- bad arguments
@@ -267,12 +255,6 @@ def _make_lock(x):
     return threading.Lock()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unpicklable task result fails in distributed's serialization of the Block "
-    "after run_task returned: TypeError 'Could not serialize object of type Block' names no "
-    "operation or partition",
-)
 def test_unpicklable_records_returned_to_the_driver_raise_a_clear_error(sc):
     with pytest.raises(TypeError) as info:
         _numbers(sc).map(_make_lock).collect()
@@ -435,11 +417,6 @@ _PAIRS_BUT_ONE = [(1, 1), (2, 2), 3, (4, 4)]  # one element per partition; parti
     ],
     ids=["flatMap-scalar", "mapPartitions-scalar", "keys", "values", "mapValues"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors raised in a step's own wrapper (flatMap result not iterable, keys() of "
-    "non-pairs...) name the action, not the step: _task.failing_step only matches user frames",
-)
 def test_misused_step_errors_name_the_step(sc, operation, data, use):
     with pytest.raises(TypeError) as info:
         use(sc.parallelize(data, 4))
@@ -449,12 +426,6 @@ def test_misused_step_errors_name_the_step(sc, operation, data, use):
     _assert_context_usable(sc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UserError,
-    reason="BUG: a persisted RDD whose first job failed fails forever (until unpersist): "
-    "MaterializedProvider re-adds the task under the same key, which still names the erred task",
-)
 def test_failed_job_leaves_no_broken_persisted_partitions(sc, tmp_path):
     recovered = tmp_path / "recovered"
 
@@ -485,11 +456,6 @@ def _raise_unpicklable(x):
     return x
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unpicklable user exception reaches the driver as Exception(repr) without "
-    "operation/partition: annotate_exception's note is lost when distributed falls back to repr",
-)
 def test_unpicklable_user_exception_still_names_operation_and_partition(sc):
     with pytest.raises(Exception) as info:
         _numbers(sc).map(_raise_unpicklable).collect()
@@ -522,8 +488,7 @@ def _stop_iteration_uses(known_bug: str | None = None) -> list:
         "top": lambda rdd, f: rdd.top(2, key=f),
         "max": lambda rdd, f: rdd.max(key=f),
     }
-    marks = [pytest.mark.xfail(strict=True, reason=known_bug)] if known_bug else []
-    return [pytest.param(name, use, id=name, marks=marks) for name, use in uses.items()]
+    return [pytest.param(name, use, id=name) for name, use in uses.items()]
 
 
 def _stop_on_trigger(x):
@@ -555,12 +520,6 @@ def _stop_always(*args):
     raise StopIteration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StopIteration,
-    reason="BUG: reduce/treeReduce/fold/aggregate merge partition results in the driver with the "
-    "raw user function, so its StopIteration escapes the action as StopIteration",
-)
 @pytest.mark.parametrize(
     "use",
     [

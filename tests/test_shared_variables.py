@@ -284,13 +284,6 @@ def test_recomputed_transformations_add_again_but_cached_ones_do_not(sc: SparkCo
     cached.unpersist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: JobRunner.run merges accumulator updates only after a successful gather "
-    "(_execution.py:317, self.sc._merge_accumulator_updates() after the try block): the updates of "
-    "the successful tasks of a failed job stay in the scheduler plugin and show up at the end "
-    "of the next, unrelated job; PySpark merges them as each task succeeds",
-)
 @pytest.mark.timeout(60)
 def test_updates_of_successful_tasks_of_a_failed_job(sc: SparkContext, tmp_path: Path) -> None:
     counted = sc.accumulator(0)
@@ -351,12 +344,6 @@ def test_a_killed_attempt_does_not_count(no_context: None, tmp_path: Path) -> No
     sc.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: AccumulatorSchedulerPlugin.transition (_scheduler_plugin.py:31-38) appends a "
-    "task's updates each time its key reaches 'memory'; a finished task whose result is lost "
-    "with a killed worker is recomputed and its updates are merged a second time",
-)
 @pytest.mark.timeout(90)
 def test_tasks_recomputed_after_a_worker_loss_count_once(no_context: None, tmp_path: Path) -> None:
     sc = own_context()

@@ -17,7 +17,6 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .._serialize import Opaque
 from .hashing import portable_hash
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ class Sketch:
 def _sketch_partition(precision: int, split: int, iterator) -> list:
     sketch = Sketch(precision)
     sketch.add_all(iterator)
-    return [Opaque(sketch)]
+    return [sketch]
 
 
 def count_approx_distinct(rdd: RDD, relative_sd: float = 0.05) -> int:
@@ -92,8 +91,7 @@ def count_approx_distinct(rdd: RDD, relative_sd: float = 0.05) -> int:
     from functools import partial
 
     total = Sketch.for_relative_sd(relative_sd)
-    for wrapped in rdd._partials(
-        partial(_sketch_partition, total.precision), "countApproxDistinct"
-    ):
-        total.merge(wrapped.value)
+    sketches = rdd._partials(partial(_sketch_partition, total.precision), "countApproxDistinct")
+    for sketch in sketches:
+        total.merge(sketch)
     return total.estimate()
