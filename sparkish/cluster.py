@@ -187,6 +187,14 @@ class LocalProcessCluster:
             environment.setdefault(variable, str(self.threads_per_worker))
         environment.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
         environment["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
+        # Shuffle buffers sized to the worker, not Dask's fixed 1 GiB / 100 MiB, so a shuffle
+        # larger than memory spills to disk instead of pushing the worker over its limit.
+        environment.setdefault(
+            "DASK_DISTRIBUTED__P2P__COMM__BUFFER", str(min(2**30, self.memory_limit // 8))
+        )
+        environment.setdefault(
+            "DASK_DISTRIBUTED__P2P__STORAGE__BUFFER", str(min(100 * 2**20, self.memory_limit // 16))
+        )
         environment.update(extra)
         return environment
 

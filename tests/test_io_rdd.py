@@ -158,7 +158,7 @@ def in_process_client() -> Iterator[Any]:
         processes=False,
         protocol="tcp",  # sparkish accepts tcp:// scheduler addresses, not inproc://
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     client = Client(cluster, set_as_default=False)
     yield client
@@ -248,6 +248,27 @@ def hadoop_lines(data: bytes) -> list[str]:
     if lines[-1] == "":
         lines.pop()  # the file ends with a terminator, or is empty
     return lines
+
+
+def same_sequence(got: list[Any], expected: list[Any]) -> bool:
+    """``got == expected``, printing a short explanation when they differ.
+
+    A plain ``assert got == expected`` on lists of 600,000 lines makes pytest build a full diff
+    under ``CI=true`` (it does not truncate on CI), which takes about a minute.
+    """
+    if got == expected:
+        return True
+    index = next(
+        (i for i, (left, right) in enumerate(zip(got, expected)) if left != right),
+        min(len(got), len(expected)),
+    )
+    got_item = got[index] if index < len(got) else "<end>"
+    expected_item = expected[index] if index < len(expected) else "<end>"
+    print(
+        f"{len(got)} items, expected {len(expected)}; first difference at index {index}: "
+        f"{got_item!r} != {expected_item!r}"
+    )
+    return False
 
 
 def wait_until(condition: Callable[[], bool], limit_s: float = WAIT_LIMIT_S) -> bool:
@@ -367,7 +388,7 @@ def test_save_as_text_file_then_text_file_round_trips(
     expected = [line for part in TEXT_PARTITIONS for line in hadoop_lines(text_file_bytes(part))]
     assert "None" in expected and "return" in expected and "inside" in expected
     for min_partitions in (None, 1, 5):
-        assert sc.textFile(target.url("text"), min_partitions).collect() == expected
+        assert same_sequence(sc.textFile(target.url("text"), min_partitions).collect(), expected)
     as_bytes = sc.textFile(target.url("text"), use_unicode=False).collect()
     assert as_bytes == [line.encode("utf-8") for line in expected]
 
@@ -499,8 +520,14 @@ def test_failed_write_job_leaves_no_output(target: Target, tmp_path: Path) -> No
     sc = target.sc
     rdd = sc.parallelize(range(8), 8).flatMap(write_job_records)
     output_url = target.url("failed")
+    (tmp_path / "first").mkdir()
     failing = rdd.mapPartitionsWithIndex(
-        partial(_fail_after_the_other_partitions, output_url, target.storage_options, str(tmp_path))
+        partial(
+            _fail_after_the_other_partitions,
+            output_url,
+            target.storage_options,
+            str(tmp_path / "first"),
+        )
     )
 
     with pytest.raises(PartitionThreeFailed, match="partition 3 failed on purpose") as error:
@@ -508,7 +535,7 @@ def test_failed_write_job_leaves_no_output(target: Target, tmp_path: Path) -> No
 
     assert type(error.value) is PartitionThreeFailed
     # The seven other partitions had their attempt files complete when partition 3 failed.
-    attempts_at_failure = json.loads((tmp_path / "others-complete").read_text())
+    attempts_at_failure = json.loads((tmp_path / "first" / "others-complete").read_text())
     assert {int(index) for index in attempts_at_failure} >= set(range(8)) - {FAILING_PARTITION}
     wait_until_idle(sc)
     assert not target.exists("failed"), target.find("failed")
@@ -516,17 +543,19 @@ def test_failed_write_job_leaves_no_output(target: Target, tmp_path: Path) -> No
     # With overwrite enabled, a failed job keeps the previous output as it was.
     sc.parallelize(["old 0", "old 1"], 2).saveAsTextFile(target.url("kept"))
     before = {name: target.read(f"kept/{name}") for name in target.listdir("kept")}
+    (tmp_path / "second").mkdir()
     overwriting = rdd.mapPartitionsWithIndex(
         partial(
             _fail_after_the_other_partitions,
             target.url("kept"),
             target.storage_options,
-            str(tmp_path),
+            str(tmp_path / "second"),
         )
     )
     with conf_settings(sc, {OVERWRITE_KEY: "true"}):
         with pytest.raises(PartitionThreeFailed):
             overwriting.saveAsTextFile(target.url("kept"))
+    assert (tmp_path / "second" / "others-complete").exists()
     wait_until_idle(sc)
     assert {name: target.read(f"kept/{name}") for name in target.listdir("kept")} == before
     assert sc.textFile(target.url("kept")).collect() == ["old 0", "old 1"]
@@ -613,22 +642,24 @@ def _die_once_mid_write(marker_dir: str, index: int, records: Iterator[str]) -> 
     raise AssertionError("the victim worker was not killed")
 
 
-def _kill_the_victim(sc: SparkContext, markers: Path, killed: list[int]) -> None:
+def _kill_the_victim(target: Target, markers: Path, killed: list[tuple[int, list[str]]]) -> None:
+    """SIGKILL the worker process running partition 5; note the attempt files at that time."""
     if not wait_until(lambda: any(markers.glob("victim-*"))):
         return
     (victim,) = markers.glob("victim-*")
     pid = int(victim.name.split("-")[1])
-    if pid in sc._cluster.worker_pids.values():
+    if pid in target.sc._cluster.worker_pids.values():
+        attempts = [name for name in target.find("retried") if name.endswith("part-00005")]
         (markers / "killed").touch()  # before the kill: the retried attempt must not wait
         os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
+        killed.append((pid, attempts))
 
 
 @pytest.mark.parametrize("filesystem_kind", PROCESS_WORKER_FILESYSTEMS, indirect=True)
 def test_worker_killed_during_a_write_leaves_exact_output(target: Target, tmp_path: Path) -> None:
     sc = target.sc
-    killed: list[int] = []
-    killer = threading.Thread(target=_kill_the_victim, args=(sc, tmp_path, killed), daemon=True)
+    killed: list[tuple[int, list[str]]] = []
+    killer = threading.Thread(target=_kill_the_victim, args=(target, tmp_path, killed), daemon=True)
     killer.start()
     rdd = sc.parallelize(range(8), 8).flatMap(write_job_records)
 
@@ -638,6 +669,9 @@ def test_worker_killed_during_a_write_leaves_exact_output(target: Target, tmp_pa
     killer.join()
 
     assert len(killed) == 1, "the victim worker was never killed"
+    ((killed_pid, attempts_at_kill),) = killed
+    if target.kind != "webhdfs":  # WebHDFS creates a file only when the writer flushes it
+        assert len(attempts_at_kill) == 1, attempts_at_kill  # the killed attempt's file
     victim_attempts = sorted(tmp_path.glob(f"started-{VICTIM_PARTITION}-*"))
     assert len(victim_attempts) == 2  # the killed attempt and its retry
     names = [f"part-{index:05d}" for index in range(8)]
@@ -645,11 +679,11 @@ def test_worker_killed_during_a_write_leaves_exact_output(target: Target, tmp_pa
     for index, name in enumerate(names):
         assert target.read(f"retried/{name}") == text_file_bytes(write_job_records(index))
     expected = [record for index in range(8) for record in write_job_records(index)]
-    assert sc.textFile(target.url("retried")).collect() == expected
+    assert same_sequence(sc.textFile(target.url("retried")).collect(), expected)
     # The supervisor replaced the killed worker.
     assert wait_until(
         lambda: (
-            len(sc._cluster.worker_pids) == 2 and killed[0] not in sc._cluster.worker_pids.values()
+            len(sc._cluster.worker_pids) == 2 and killed_pid not in sc._cluster.worker_pids.values()
         )
     )
 
@@ -756,7 +790,6 @@ _PERMISSION_SCRIPT = textwrap.dedent(
     """
     import json, sys
     from sparkish import SparkConf, SparkContext
-from sparkish.io import plan_text_splits, read_text_split
 
     locked_dir, secret_file, read_only_dir = sys.argv[1:4]
     sc = SparkContext("local[1]", "permissions", conf=SparkConf().set("spark.ui.enabled", "false"))
@@ -971,7 +1004,7 @@ def test_text_file_balances_one_big_file_and_many_tiny_files(
         # Similar sizes: the 200 tiny files cost some bytes' worth of opening each, so the
         # partition holding them may carry somewhat fewer bytes.
         assert max(sizes) <= 1.25 * min(sizes), sizes
-        assert rdd.collect() == expected
+        assert same_sequence(rdd.collect(), expected)
 
 
 def _read_two_splits_interleaved(url: str) -> list[str]:
@@ -984,6 +1017,33 @@ def _read_two_splits_interleaved(url: str) -> list[str]:
     return [head, *reader_0, *lines_1]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason=(
+        "BUG: SparkContext(client=...) parses the client's scheduler address as a master URL "
+        "and rejects inproc:// (the default of LocalCluster(processes=False)), although it "
+        "never connects to it"
+    ),
+)
+def test_memory_paths_on_the_default_in_process_dask_cluster(no_context) -> None:
+    from distributed import Client, LocalCluster
+
+    memory = fsspec.filesystem("memory")
+    root = f"/sparkish-rdd-io-inproc/{uuid.uuid4().hex}"
+    memory.pipe(f"{root}/in.txt", b"one\ntwo\n")
+    try:
+        with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+            with Client(cluster, set_as_default=False) as client:
+                sc = SparkContext(client=client)
+                try:
+                    assert sc.textFile(f"memory://{root}/in.txt").collect() == ["one", "two"]
+                finally:
+                    sc.stop()
+    finally:
+        memory.rm(root, recursive=True)
+
+
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=MEMORY_SHARED_HANDLE_BUG)
 def test_overlapping_reads_of_one_memory_file(tmp_path: Path) -> None:
     """Deterministic, single-threaded form of the bug behind the memory:// variant of
@@ -993,13 +1053,15 @@ def test_overlapping_reads_of_one_memory_file(tmp_path: Path) -> None:
     (tmp_path / "shared.txt").write_bytes(data)
     expected_length = len(_read_two_splits_interleaved(str(tmp_path / "shared.txt")))
     # Control: the same interleaving on a local file (independent file objects) is exact.
-    assert _read_two_splits_interleaved(str(tmp_path / "shared.txt")) == lines[:expected_length]
+    control = _read_two_splits_interleaved(str(tmp_path / "shared.txt"))
+    assert same_sequence(control, lines[:expected_length])
 
     memory_path = f"/sparkish-rdd-io-overlap/{uuid.uuid4().hex}/shared.txt"
     memory = fsspec.filesystem("memory")
     memory.pipe(memory_path, data)
     try:
-        assert _read_two_splits_interleaved(f"memory://{memory_path}") == lines[:expected_length]
+        got = _read_two_splits_interleaved(f"memory://{memory_path}")
+        assert same_sequence(got, lines[:expected_length])
     finally:
         memory.rm(memory_path)
 
@@ -1047,7 +1109,7 @@ def test_binary_records(target: Target) -> None:
 
     rdd = target.sc.binaryRecords(target.url("rec"), record_length)
     assert rdd.getNumPartitions() == target.sc.defaultMinPartitions
-    assert rdd.collect() == expected
+    assert same_sequence(rdd.collect(), expected)
     assert rdd.map(len).distinct().collect() == [record_length]
 
     target.write("rec-bad/odd.bin", b"0123456789")
@@ -1075,7 +1137,7 @@ def wordcount_check(items: list[tuple[str, int]]) -> tuple[int, int, str]:
 
 @pytest.mark.hdfs
 def test_wordcount_from_hdfs_and_local_files_matches_the_published_checksum(
-    no_context, hdfs_cluster, record_property
+    no_context, hdfs_cluster
 ) -> None:
     # The full 100 MB corpus: copying it into the MiniDFSCluster takes a few seconds here.
     corpus = ensure_corpus(REPO_ROOT / "benchmarks" / "data" / "wordcount-full")
@@ -1087,7 +1149,7 @@ def test_wordcount_from_hdfs_and_local_files_matches_the_published_checksum(
     started = time.perf_counter()
     for path in corpus.files:
         fs.put_file(str(path), f"{directory}/{path.name}")
-    record_property("wordcount_upload_s", round(time.perf_counter() - started, 2))
+    timings = {"upload to HDFS": time.perf_counter() - started}
     assert sorted(fs.ls(directory, detail=False)) == [
         f"{directory}/{path.name}" for path in corpus.files
     ]
@@ -1107,13 +1169,15 @@ def test_wordcount_from_hdfs_and_local_files_matches_the_published_checksum(
         )
         started = time.perf_counter()
         results[name] = rdd_wordcount(sc, params)
-        record_property(f"wordcount_{name}_s", round(time.perf_counter() - started, 2))
+        timings[f"wordcount from {name}"] = time.perf_counter() - started
     sc.stop()
     fs.rm(directory, recursive=True)
+    print(", ".join(f"{step}: {seconds:.2f} s" for step, seconds in timings.items()))
 
     for name, items in results.items():
         assert wordcount_check(items) == PUBLISHED_WORDCOUNT, name
-    assert sorted(results["hdfs"]) == sorted(results["local"]) == sorted(results["webhdfs"])
+    assert same_sequence(sorted(results["hdfs"]), sorted(results["local"]))
+    assert same_sequence(sorted(results["webhdfs"]), sorted(results["local"]))
 
 
 def test_module_helpers_model_hadoop_lines() -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import operator
 
 import pytest
-from pyspark import SparkConf as PySparkConf
-from pyspark import SparkContext as PySparkContext
 
+from tests.pyspark_oracle import PySparkOracle
 from tests.test_rdd import range_slice_model, slice_model
 
 # Emitted when the PySpark context starts; irrelevant to the RDD API.
@@ -26,23 +25,16 @@ MORE_SLICES_THAN_ELEMENTS = [(0, 4), (1, 3), (2, 5), (5, 40), (17, 64), (100, 12
 
 @pytest.fixture(scope="module")
 def pyspark_sc():
-    """A real PySpark ``local[2]`` context: the same default parallelism as the ``sc`` fixture."""
-    conf = (
-        PySparkConf()
-        .setMaster("local[2]")
-        .setAppName("sparkish-slicing-reference")
-        .set("spark.ui.enabled", "false")
-        .set("spark.ui.showConsoleProgress", "false")
-    )
-    context = PySparkContext(conf=conf)
-    context.setLogLevel("ERROR")
-    yield context
-    context.stop()
+    """A real PySpark ``local[2]`` context (in a child process): the same default
+    parallelism as the ``sc`` fixture."""
+    oracle = PySparkOracle("local[2]")
+    yield oracle
+    oracle.close()
 
 
 def _both_glom(sc, pyspark_sc, make):
     """``make(context).glom().collect()`` in sparkish and in PySpark."""
-    return make(sc).glom().collect(), make(pyspark_sc).glom().collect()
+    return make(sc).glom().collect(), pyspark_sc.run(lambda ctx: make(ctx).glom().collect())
 
 
 @pytest.mark.parametrize(
@@ -59,7 +51,7 @@ def test_parallelize_list_slicing_matches_pyspark(sc, pyspark_sc, size, num_slic
 
 @pytest.mark.parametrize("size", [0, 1, 3, 1025, 3000])
 def test_parallelize_default_slicing_matches_pyspark(sc, pyspark_sc, size):
-    assert sc.defaultParallelism == pyspark_sc.defaultParallelism
+    assert sc.defaultParallelism == pyspark_sc.run(lambda ctx: ctx.defaultParallelism)
     data = [f"item-{i}" for i in range(size)]
     ours, theirs = _both_glom(sc, pyspark_sc, lambda ctx: ctx.parallelize(data))
     assert ours == theirs
@@ -81,11 +73,20 @@ def test_parallelize_default_slicing_matches_pyspark(sc, pyspark_sc, size):
 def test_parallelize_of_other_collections_matches_pyspark(sc, pyspark_sc, make_data, num_slices):
     data = make_data()
     reusable = data if hasattr(data, "__len__") else list(data)
-    ours, theirs = _both_glom(sc, pyspark_sc, lambda ctx: ctx.parallelize(reusable, num_slices))
+    ours = sc.parallelize(reusable, num_slices).glom().collect()
+    # The data is built in PySpark's process too: a set rebuilt from a pickle may iterate in
+    # another order than the original.
+    theirs = pyspark_sc.run(
+        lambda ctx: ctx.parallelize(_reusable(make_data()), num_slices).glom().collect()
+    )
     assert ours == theirs
     if not hasattr(data, "__len__"):
         # A one-shot iterator must be materialized exactly once, before slicing.
         assert sc.parallelize(iter(reusable), num_slices).glom().collect() == theirs
+
+
+def _reusable(data):
+    return data if hasattr(data, "__len__") else list(data)
 
 
 RANGES = [
@@ -162,7 +163,7 @@ def test_huge_range_partition_boundaries_match_pyspark(sc, pyspark_sc, values, n
     def boundaries(ctx):
         return ctx.parallelize(values, num_slices).mapPartitions(first_and_length).collect()
 
-    ours, theirs = boundaries(sc), boundaries(pyspark_sc)
+    ours, theirs = boundaries(sc), pyspark_sc.run(boundaries)
     assert ours == theirs
     # Beyond 2**53 elements PySpark's float split points drop the last few elements (its
     # partitions' lengths sum to less than len(values)); matching PySpark means doing the same.
