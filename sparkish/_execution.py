@@ -269,8 +269,13 @@ class JobRunner:
         finisher: Finisher,
         splits: Iterable[int] | None,
         description: str,
+        drain_on_failure: bool = False,
     ) -> list:
-        """Compute ``finisher(split, records)`` for each split; results in split order."""
+        """Compute ``finisher(split, records)`` for each split; results in split order.
+
+        With ``drain_on_failure``, a failed job returns only once none of its tasks runs any
+        more (jobs with side effects, like writing files, need that before cleaning up).
+        """
         splits = list(range(node.num_partitions)) if splits is None else list(splits)
         if not splits:
             return []
@@ -324,6 +329,8 @@ class JobRunner:
         except Exception as error:
             record.status = "FAILED"
             _annotate_lost_task(error, builder)
+            if drain_on_failure:
+                self._drain(record, output_futures)
             raise
         finally:
             record.finished = time.time()
@@ -379,6 +386,25 @@ class JobRunner:
             timer.daemon = True
             timer.start()
         return len(targets)
+
+    def _drain(self, record: JobRecord, futures: list, timeout: float = 60.0) -> None:
+        """Cancel a failed job's remaining tasks and wait until none of them is running."""
+        self.sc._client.cancel(futures, force=True)
+        grace = self.sc._conf._get_int("spark.python.task.killTimeout", 2)
+        started = time.monotonic()
+        killed = False
+        while time.monotonic() - started < timeout:
+            try:
+                running = self.sc._client.run(_executing_keys)
+            except Exception:
+                return
+            if not any(record.keys.intersection(keys) for _, keys in running.values()):
+                return
+            if not killed and self.sc._cluster is not None and time.monotonic() - started > grace:
+                self._kill_workers_running(record.keys)
+                killed = True
+            time.sleep(0.1)
+        logger.warning("tasks of failed job %s still run after %.0f s", record.job_id, timeout)
 
     def _kill_workers_running(self, keys: frozenset) -> None:
         cluster = self.sc._cluster

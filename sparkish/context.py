@@ -143,7 +143,7 @@ class SparkContext:
     # ------------------------------------------------------------------ start-up and shutdown
     def _start(self, client: Client | None) -> None:
         from ._execution import JobRunner
-        from .cluster import LocalProcessCluster, parse_master
+        from .cluster import LocalProcessCluster, MasterSpec, parse_master
 
         self.master: str = self._conf.get("spark.master")  # type: ignore[assignment]
         self.appName: str = self._conf.get("spark.app.name")  # type: ignore[assignment]
@@ -173,7 +173,10 @@ class SparkContext:
         SparkFiles._root_directory = os.path.join(self._driver_directory, "files")
         os.makedirs(SparkFiles._root_directory, exist_ok=True)
 
-        spec = parse_master(self.master)
+        if client is not None:
+            spec = MasterSpec("remote", address=client.scheduler.address)
+        else:
+            spec = parse_master(self.master)
         if self._conf.contains("spark.default.parallelism"):
             self._compute_default_parallelism(spec)  # validate before starting anything
         self._client = None  # type: ignore[assignment]

@@ -419,11 +419,15 @@ class RDD(Generic[T]):
             return Source(f"persist-{self._id}", self._num_partitions, self._materialized)
         return self._build_node()
 
-    def _run(self, finisher, splits: Iterable[int] | None, action: str) -> list:
+    def _run(
+        self, finisher, splits: Iterable[int] | None, action: str, drain_on_failure: bool = False
+    ) -> list:
         """Run ``finisher`` over the given partitions of this RDD and return its results."""
         self.ctx._check_active()
         description = f"{action} at {_callsite()}"
-        results = self.ctx._job_runner.run(self._node(), finisher, splits, description)
+        results = self.ctx._job_runner.run(
+            self._node(), finisher, splits, description, drain_on_failure
+        )
         self._after_job()
         return results
 

@@ -196,7 +196,9 @@ def conf_settings(sc: SparkContext, settings: dict[str, str]) -> Iterator[None]:
 
 
 @pytest.fixture
-def target(filesystem_kind: str, request: pytest.FixtureRequest, tmp_path: Path):
+def target(
+    filesystem_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Target]:
     kind = filesystem_kind
     options: dict[str, Any] = {}
     settings: dict[str, str] = {}
@@ -570,9 +572,12 @@ def _claim(marker: Path) -> bool:
     return True
 
 
-def _straggle_until_aborted(marker_dir: str, index: int, records: Iterator[str]) -> list[str]:
+STRAGGLE_SECONDS = 4
+
+
+def _straggle(marker_dir: str, index: int, records: Iterator[str]) -> list[str]:
     """Partition 3 fails while another task of the job is still busy in user code; that task
-    carries on once the driver has aborted the job (saveAsTextFile has raised).
+    then carries on and writes its attempt file (unless its worker is stopped first).
 
     This returns a list, so it runs before the task opens its output file.
     """
@@ -584,44 +589,26 @@ def _straggle_until_aborted(marker_dir: str, index: int, records: Iterator[str])
         raise PartitionThreeFailed("partition 3 failed on purpose")
     if (markers / "started-3").exists() and _claim(markers / "straggler"):
         (markers / f"straggling-{index}").touch()
-        # The test writes this marker once saveAsTextFile has raised, i.e. after the abort.
-        if wait_until((markers / "save-raised").exists, 30):
-            (markers / f"resumed-after-abort-{index}").touch()
+        time.sleep(STRAGGLE_SECONDS)
+        (markers / f"straggler-done-{index}").touch()
     return items
 
 
 def test_failed_write_job_with_a_straggling_task_leaves_no_output(
-    target: Target, tmp_path: Path, request: pytest.FixtureRequest
+    target: Target, tmp_path: Path
 ) -> None:
-    if target.kind != "local":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "BUG: when a write job fails, the driver aborts (deletes the output path) "
-                    "while the job's other tasks may still run; a task that opens its attempt "
-                    "file after that recreates <path>/_temporary/<job>/attempt-... (HDFS, "
-                    "WebHDFS and memory:// create missing parent directories), so the path is "
-                    "left behind and a later save to it fails with 'already exists'"
-                ),
-            )
-        )
     sc = target.sc
     output_url = target.url("straggler")
     rdd = sc.parallelize(range(8), 8).flatMap(write_job_records)
-    failing = rdd.mapPartitionsWithIndex(partial(_straggle_until_aborted, str(tmp_path)))
+    failing = rdd.mapPartitionsWithIndex(partial(_straggle, str(tmp_path)))
 
     with pytest.raises(PartitionThreeFailed):
         failing.saveAsTextFile(output_url)
-    (tmp_path / "save-raised").touch()
+    assert any(tmp_path.glob("straggling-*")), "precondition: a task was busy when 3 failed"
+    # The save returned only once no task of the job was running (the straggler finished or
+    # its worker was stopped), so nothing can write into the output path any more.
+    time.sleep(STRAGGLE_SECONDS + 1)
     wait_until_idle(sc)
-
-    if not any(tmp_path.glob("resumed-after-abort-*")):
-        pytest.fail(
-            "precondition: no task was still running when the job was aborted "
-            f"(markers: {sorted(path.name for path in tmp_path.iterdir())})"
-        )
     assert not target.exists("straggler"), target.find("straggler")
 
 
@@ -720,6 +707,15 @@ def test_existing_output_is_refused_unless_overwrite_is_enabled(target: Target) 
     target.mkdir("empty-existing")  # Spark refuses an existing empty directory as well
     error = error_of(lambda: sc.parallelize([1], 1).saveAsTextFile(target.url("empty-existing")))
     assert isinstance(error, FileExistsError) and target.path("empty-existing") in str(error)
+
+
+def test_existing_output_error_names_the_setting_that_allows_overwriting(
+    sc: SparkContext, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    error = error_of(lambda: sc.parallelize(["x"], 1).saveAsTextFile(str(tmp_path / "out")))
+    assert isinstance(error, FileExistsError) and str(tmp_path / "out") in str(error)
+    assert OVERWRITE_KEY in str(error) and "overwrite=True" not in str(error), error
 
 
 def test_bad_paths_raise_errors_naming_the_path(target: Target) -> None:
@@ -926,27 +922,19 @@ def test_memory_paths_with_worker_processes_fail_promptly_and_leave_nothing(
     memory.pipe(f"{root}/in/a.txt", b"one\ntwo\n")
     try:
         # The driver plans from its own memory://; the worker processes have empty ones.
-        rdd = sc.textFile(f"memory://{root}/in")
-        error = error_of(rdd.collect)
-        assert isinstance(error, FileNotFoundError) and f"{root}/in/a.txt" in str(error), error
+        # memory:// is private to the driver: refused at once, naming the path.
+        error = error_of(lambda: sc.textFile(f"memory://{root}/in"))
+        assert isinstance(error, ValueError) and f"{root}/in" in str(error), error
 
         error = error_of(
             lambda: sc.parallelize(["x", "y"], 2).saveAsTextFile(f"memory://{root}/out")
         )
-        assert isinstance(error, FileNotFoundError) and f"{root}/out" in str(error), error
+        assert isinstance(error, ValueError) and f"{root}/out" in str(error), error
         assert not memory.exists(f"{root}/out")
     finally:
         memory.rm(root, recursive=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: memory:// with worker processes fails with a misleading 'path does not exist' "
-        "(from a task for textFile, from the commit for saveAsTextFile) although the driver "
-        "sees the path; the error should say that memory:// is private to one process"
-    ),
-)
 def test_memory_paths_with_worker_processes_say_why_they_fail(sc: SparkContext) -> None:
     memory = fsspec.filesystem("memory")
     root = f"/sparkish-rdd-io-driver-only/{uuid.uuid4().hex}"
@@ -971,20 +959,7 @@ def _bytes_per_partition(lines: Iterator[str]) -> list[int]:
     return [sum(len(line.encode("utf-8")) + 1 for line in lines)]
 
 
-MEMORY_SHARED_HANDLE_BUG = (
-    "BUG: fsspec's memory:// hands the same file object to every open() of a path, so two "
-    "tasks of one process (thread workers) reading one file share its position; sparkish's "
-    "text reader seeks and reads on it and silently returns wrong lines"
-)
-
-
-def test_text_file_balances_one_big_file_and_many_tiny_files(
-    target: Target, request: pytest.FixtureRequest
-) -> None:
-    if target.kind == "memory":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=MEMORY_SHARED_HANDLE_BUG)
-        )
+def test_text_file_balances_one_big_file_and_many_tiny_files(target: Target) -> None:
     big = lines_totalling(50 * 1024 * 1024, salt=1)
     files = {"mixed/big.txt": "".join(line + "\n" for line in big).encode()}
     expected = list(big)
@@ -1017,15 +992,6 @@ def _read_two_splits_interleaved(url: str) -> list[str]:
     return [head, *reader_0, *lines_1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "BUG: SparkContext(client=...) parses the client's scheduler address as a master URL "
-        "and rejects inproc:// (the default of LocalCluster(processes=False)), although it "
-        "never connects to it"
-    ),
-)
 def test_memory_paths_on_the_default_in_process_dask_cluster(no_context) -> None:
     from distributed import Client, LocalCluster
 
@@ -1044,7 +1010,6 @@ def test_memory_paths_on_the_default_in_process_dask_cluster(no_context) -> None
         memory.rm(root, recursive=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=MEMORY_SHARED_HANDLE_BUG)
 def test_overlapping_reads_of_one_memory_file(tmp_path: Path) -> None:
     """Deterministic, single-threaded form of the bug behind the memory:// variant of
     ``test_text_file_balances_one_big_file_and_many_tiny_files``."""

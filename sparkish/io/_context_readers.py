@@ -25,12 +25,26 @@ if TYPE_CHECKING:
     from ..context import SparkContext
 
 
-def storage_options_for(sc: SparkContext, path: str) -> dict[str, Any]:
+def storage_options_for(sc: SparkContext, path: str, operation: str = "") -> dict[str, Any]:
     """The ``sparkish.fs.<protocol>.*`` settings that apply to ``path``."""
     first = path.split(",")[0].strip()
     protocol, _ = fsspec.core.split_protocol(first)
+    if protocol == "memory":
+        _require_in_process_workers(sc, path, operation)
     prefix = f"sparkish.fs.{protocol or 'file'}."
     return {key[len(prefix) :]: value for key, value in sc._conf.getAll() if key.startswith(prefix)}
+
+
+def _require_in_process_workers(sc: SparkContext, path: str, operation: str) -> None:
+    """memory:// exists inside one process: only workers running in the driver can see it."""
+    import os
+
+    if any(pid != os.getpid() for pid in sc._client.run(os.getpid).values()):
+        raise ValueError(
+            f"{operation or 'sparkish'}: {path} is on fsspec's in-memory file system, which "
+            "exists only inside the driver process; this context's workers are separate "
+            "processes. Use a local or shared file system path instead."
+        )
 
 
 class SplitReader:
@@ -79,7 +93,7 @@ def _min_partitions(sc: SparkContext, value: int | None) -> int:
 def text_file(sc: SparkContext, name: str, min_partitions: int | None, use_unicode: bool) -> RDD:
     sc._check_active()
     planned = splits.plan_text_splits(
-        name, _min_partitions(sc, min_partitions), storage_options_for(sc, name)
+        name, _min_partitions(sc, min_partitions), storage_options_for(sc, name, "textFile")
     )
     return FileRDD(sc, planned, partial(_text_lines, use_unicode), "textFile", name)
 
@@ -87,7 +101,7 @@ def text_file(sc: SparkContext, name: str, min_partitions: int | None, use_unico
 def whole_text_files(sc: SparkContext, path: str, min_partitions: int | None, use_unicode: bool):
     sc._check_active()
     planned = splits.plan_whole_file_splits(
-        path, _min_partitions(sc, min_partitions), storage_options_for(sc, path)
+        path, _min_partitions(sc, min_partitions), storage_options_for(sc, path, "wholeTextFiles")
     )
     read = partial(_whole_text, use_unicode)
     return FileRDD(sc, planned, read, "wholeTextFiles", path)
@@ -102,7 +116,7 @@ def binary_files(sc: SparkContext, path: str, min_partitions: int | None) -> RDD
     planned = splits.plan_whole_file_splits(
         path,
         _min_partitions(sc, min_partitions),
-        storage_options_for(sc, path),
+        storage_options_for(sc, path, "binaryFiles"),
         decompress=False,
         operation="binaryFiles",
     )
@@ -116,7 +130,7 @@ def binary_records(sc: SparkContext, path: str, record_length: int) -> RDD:
             f"binaryRecords: recordLength must be a positive int, got {record_length!r}"
         )
     planned = splits.plan_binary_record_splits(
-        path, record_length, sc.defaultMinPartitions, storage_options_for(sc, path)
+        path, record_length, sc.defaultMinPartitions, storage_options_for(sc, path, "binaryRecords")
     )
     read = partial(_records_of_length, record_length)
     return FileRDD(sc, planned, read, "binaryRecords", path)
@@ -129,6 +143,6 @@ def _records_of_length(record_length: int, split: splits.InputSplit) -> Iterator
 def pickle_file(sc: SparkContext, name: str, min_partitions: int | None) -> RDD:
     sc._check_active()
     planned = splits.plan_pickle_splits(
-        name, _min_partitions(sc, min_partitions), storage_options_for(sc, name)
+        name, _min_partitions(sc, min_partitions), storage_options_for(sc, name, "pickleFile")
     )
     return FileRDD(sc, planned, readers.read_pickle_split, "pickleFile", name)

@@ -31,12 +31,13 @@ def _save(rdd: RDD, path: str, kind: str, compression: str | None, batch_size: i
         "spark.hadoop.validateOutputSpecs", True
     )
     committer = OutputCommitter(
-        path, storage_options_for(sc, path), overwrite=overwrite, operation=operation
+        path, storage_options_for(sc, path, operation), overwrite=overwrite, operation=operation
     )
     spec = committer.setup_job()
     finisher = partial(_write_partition, spec, kind, compression, batch_size)
     try:
-        messages = rdd._run(finisher, None, operation)
+        # On failure, wait until no task of the job still writes before removing its files.
+        messages = rdd._run(finisher, None, operation, drain_on_failure=True)
     except BaseException:
         committer.abort_job()
         raise

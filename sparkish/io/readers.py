@@ -21,6 +21,7 @@ The text reader reads big chunks (``chunk_size``, 16 MiB by default) and splits 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -227,6 +228,11 @@ class _ExactReader:
         return out
 
 
+def _protocols(fs: Any) -> tuple:
+    protocol = fs.protocol
+    return protocol if isinstance(protocol, tuple) else (protocol,)
+
+
 class _SegmentStream:
     """Context manager: the segment's file, positioned at its start, decompressed if needed."""
 
@@ -238,7 +244,12 @@ class _SegmentStream:
     def __enter__(self) -> Any:
         segment = self._segment
         with fs_errors(self._operation, segment.url):
-            self._raw = segment.fs.open(segment.path, "rb")
+            if "memory" in _protocols(segment.fs):
+                # fsspec's memory file system hands the same file object to every open():
+                # concurrent readers would move each other's position. Read a private copy.
+                self._raw = io.BytesIO(segment.fs.cat_file(segment.path))
+            else:
+                self._raw = segment.fs.open(segment.path, "rb")
             if segment.compression is None and segment.start:
                 try:
                     self._raw.seek(segment.start)

@@ -138,7 +138,7 @@ class OutputCommitter:
             if not self.overwrite:
                 raise FileExistsError(
                     f"{self.operation}: output directory {url} already exists "
-                    "(delete it, or pass overwrite=True to replace its contents)"
+                    "(delete it, or set sparkish.output.overwrite=true to replace its contents)"
                 )
             with fs_errors(self.operation, url):
                 if fs.info(path).get("type") != "directory":
