@@ -20,7 +20,6 @@ This relies on ``distributed``'s private shuffle API (``distributed.shuffle._cor
 from __future__ import annotations
 
 import itertools
-import mmap
 import os
 import pickle
 import struct
@@ -114,8 +113,6 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
         # Where each reduce partition's buckets are, per shuffle file, built on first read.
         self._parsed: dict[int, tuple[list, dict[int, list]]] = {}
         self._parsed_lock = threading.Lock()
-        self._mapped: list[mmap.mmap] = []
-        self._consumed: set[int] = set()
 
     def _shard_partition(self, data: list, partition_id: int, **kwargs: Any) -> dict:
         by_worker: dict[str, list] = defaultdict(list)
@@ -142,67 +139,76 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             raise
 
     def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any):
-        group = partition_id // self.group_size
-        with self._parsed_lock:
-            if partition_id in self._consumed:  # read before: index it again
-                self._parsed.pop(group, None)
-                self._consumed.difference_update(
-                    range(group * self.group_size, (group + 1) * self.group_size)
-                )
-        buffers, index = self._group_index(group)
-        with self._parsed_lock:
-            if isinstance(self._disk_buffer, DiskShardsBuffer):
-                # Drop what was read (the file can be indexed again); the in-memory buffer
-                # handed its data over for good, so its index must stay.
-                entries = index.pop(partition_id, [])
-                self._consumed.add(partition_id)
-            else:
-                entries = list(index.get(partition_id, ()))
         # Buckets arrive in any order; reading them in map-partition order makes a reduce
         # partition's record order deterministic (and the same as Spark's).
-        entries.sort()
-        return ColumnarRecords(
-            [pickle.loads(buffers[chunk][start:end]) for _, chunk, start, end in entries]
-        )
+        if isinstance(self._disk_buffer, DiskShardsBuffer):
+            payloads = self._read_partition_from_file(partition_id)
+        else:
+            payloads = self._read_partition_from_memory(partition_id)
+        return ColumnarRecords([pickle.loads(payload) for payload in payloads])
 
-    def _group_index(self, group: int) -> tuple[list, dict[int, list]]:
-        """The buffers holding one group's frames and where each reduce partition's buckets
-        are in them, built once per group (reading only the frame headers)."""
+    def _file_index(self, group: int) -> dict[int, list]:
+        """Where each reduce partition's buckets are in one shuffle file: read once per file,
+        headers only, so a reducer then reads just its own bytes (the worker's memory holds
+        one reduce partition at a time, however large the shuffle)."""
         with self._parsed_lock:
             cached = self._parsed.get(group)
             if cached is not None:
-                return cached
-            buffers = self._group_buffers(group)
-            index: dict[int, list] = defaultdict(list)
-            for chunk, buffer in enumerate(buffers):
-                view = memoryview(buffer)
-                offset, size = 0, len(view)
-                while offset < size:
-                    input_id, output_id, length = _HEADER.unpack_from(view, offset)
-                    offset += _HEADER.size
-                    index[output_id].append((input_id, chunk, offset, offset + length))
-                    offset += length
-            cached = self._parsed[group] = ([memoryview(b) for b in buffers], index)
-            return cached
-
-    def _group_buffers(self, group: int) -> list:
-        if isinstance(self._disk_buffer, DiskShardsBuffer):
+                return cached[1]
             self.raise_if_closed()
+            index: dict[int, list] = defaultdict(list)
             path = self._disk_buffer.directory / str(group)
             try:
-                with open(path, "rb") as f:
-                    if os.fstat(f.fileno()).st_size == 0:
-                        return []
-                    mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                with open(path, "rb", buffering=1 << 20) as f:
+                    offset = 0
+                    while True:
+                        header = f.read(_HEADER.size)
+                        if len(header) < _HEADER.size:
+                            break
+                        input_id, output_id, length = _HEADER.unpack(header)
+                        offset += _HEADER.size
+                        index[output_id].append((input_id, offset, length))
+                        offset += length
+                        f.seek(offset)
             except FileNotFoundError:
-                return []
-            self._mapped.append(mapped)
-            return [mapped]
-        try:  # the in-memory buffer hands its chunks over once
-            data = self._read_from_disk((group,))
-        except DataUnavailable:
+                pass
+            self._parsed[group] = ([], index)
+            return index
+
+    def _read_partition_from_file(self, partition_id: int) -> list[bytes]:
+        entries = sorted(self._file_index(partition_id // self.group_size).get(partition_id, ()))
+        if not entries:
             return []
-        return [data] if isinstance(data, (bytes, bytearray, memoryview)) else list(data)
+        path = self._disk_buffer.directory / str(partition_id // self.group_size)
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            return [os.pread(descriptor, length, offset) for _, offset, length in entries]
+        finally:
+            os.close(descriptor)
+
+    def _read_partition_from_memory(self, partition_id: int) -> list:
+        group = partition_id // self.group_size
+        with self._parsed_lock:
+            cached = self._parsed.get(group)
+            if cached is None:
+                try:  # the in-memory buffer hands its chunks over once: keep them
+                    data = self._read_from_disk((group,))
+                except DataUnavailable:
+                    data = []
+                chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+                buffers = [memoryview(chunk) for chunk in chunks]
+                index: dict[int, list] = defaultdict(list)
+                for chunk, view in enumerate(buffers):
+                    offset, size = 0, len(view)
+                    while offset < size:
+                        input_id, output_id, length = _HEADER.unpack_from(view, offset)
+                        offset += _HEADER.size
+                        index[output_id].append((input_id, chunk, offset, length))
+                        offset += length
+                cached = self._parsed[group] = (buffers, index)
+        buffers, index = cached
+        entries = sorted(index.get(partition_id, ()))
+        return [buffers[chunk][start : start + length] for _, chunk, start, length in entries]
 
     async def close(self) -> None:
         with self._parsed_lock:
