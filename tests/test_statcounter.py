@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import doctest
 import math
+import multiprocessing
 import pickle
 import random
 from concurrent.futures import ProcessPoolExecutor
@@ -301,7 +302,9 @@ def _stats_of_partition(values: list[float]) -> StatCounter:
 def test_counters_built_in_other_processes_merge_like_local_ones() -> None:
     rng = random.Random(11)
     partitions = [[rng.lognormvariate(0, 3) for _ in range(2000)] for _ in range(6)]
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # "spawn": forking a test process that runs other threads (Dask clients) can deadlock.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
         remote = list(pool.map(_stats_of_partition, partitions))
     merged = _reduce(remote, "left")
     expected = _reduce([PySparkStatCounter(p) for p in partitions], "left")
