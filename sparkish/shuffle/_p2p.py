@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from distributed.shuffle._core import (
     P2PBarrierTask,
     ShuffleId,
@@ -44,6 +45,8 @@ from distributed.shuffle._core import (
 from distributed.shuffle._disk import DiskShardsBuffer
 from distributed.shuffle._exceptions import DataUnavailable
 from distributed.shuffle._limiter import ResourceLimiter
+
+from ._int_columns import decode_int_columns, is_int_payload
 
 __all__ = [
     "RecordsShuffleRun",
@@ -78,22 +81,44 @@ def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, int, me
         offset += length
 
 
+def _decode_bucket(payload: bytes | memoryview) -> tuple[Any, Any]:
+    if is_int_payload(payload):
+        return decode_int_columns(payload)
+    return pickle.loads(payload)
+
+
 def group_size(npartitions_out: int) -> int:
     """How many consecutive reduce partitions share one shuffle file."""
     return -(-npartitions_out // MAX_FILES)
 
 
+def _pairs(keys: Any, values: Any) -> Iterator[tuple]:
+    if isinstance(keys, np.ndarray):  # int64 columns: yield Python ints, not numpy scalars
+        return zip(keys.tolist(), values.tolist())
+    return zip(keys, values)
+
+
+class ColumnIterator(itertools.chain):
+    """Iterator over a reduce partition's pairs that keeps a reference to its columns, so the
+    first consumer (the reduce side of ``reduceByKey``) can work on whole arrays instead."""
+
+    records: ColumnarRecords
+
+
 class ColumnarRecords:
     """The ``(key, value)`` records of a reduce partition, kept as the received key and value
-    columns of each map output; iterating pairs them up without building a list of tuples."""
+    columns of each map output (lists, or int64 arrays from the vectorised int path); iterating
+    pairs them up without building a list of tuples."""
 
     __slots__ = ("columns",)
 
-    def __init__(self, columns: list[tuple[list, list]]) -> None:
+    def __init__(self, columns: list[tuple[Any, Any]]) -> None:
         self.columns = columns
 
-    def __iter__(self) -> Iterator[tuple]:
-        return itertools.chain.from_iterable(zip(keys, values) for keys, values in self.columns)
+    def __iter__(self) -> ColumnIterator:
+        iterator = ColumnIterator.from_iterable(itertools.starmap(_pairs, self.columns))
+        iterator.records = self
+        return iterator
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self.columns)
@@ -145,7 +170,7 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             payloads = self._read_partition_from_file(partition_id)
         else:
             payloads = self._read_partition_from_memory(partition_id)
-        return ColumnarRecords([pickle.loads(payload) for payload in payloads])
+        return ColumnarRecords([_decode_bucket(payload) for payload in payloads])
 
     def _file_index(self, group: int) -> dict[int, list]:
         """Where each reduce partition's buckets are in one shuffle file: read once per file,

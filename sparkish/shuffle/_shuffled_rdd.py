@@ -24,7 +24,17 @@ from .._plan import Node, Source
 from .._serialize import Block, dumps
 from ..rdd import RDD, Partitioner, _ShuffleBoundary
 from . import _p2p
-from .hashing import bucket_columns
+from ._int_columns import (
+    IntPairs,
+    bucket_int_columns,
+    encode_int_columns,
+    gather_int_columns,
+    int_pairs,
+)
+from .hashing import bucket_columns, portable_hash
+
+#: Records examined at a time when trying the vectorised int path.
+_CHUNK = 1 << 16
 
 if TYPE_CHECKING:
     from distributed import Future
@@ -64,7 +74,27 @@ def write_map_output(
     split: int,
     records: Iterator,
 ) -> int:
-    """Finisher of a map task: bucket records by reduce partition and hand them to the shuffle."""
+    """Finisher of a map task: bucket records by reduce partition and hand them to the shuffle.
+
+    Records that are all ``(int, int)`` pairs are bucketed as int64 arrays and framed as raw
+    bytes (see :mod:`._int_columns`); anything else as pickled key and value lists.
+    """
+    if partition_func is portable_hash:
+        if type(records) is IntPairs:
+            columns, rest = records.int_columns, None
+        else:
+            records = iter(records)
+            columns, rest = gather_int_columns(list(itertools.islice(records, _CHUNK)), records)
+        if columns is not None:
+            buckets = bucket_int_columns(*columns, num_partitions)
+            if buckets is not None:
+                framed = [
+                    (reduce_id, _p2p.frame(split, reduce_id, encode_int_columns(keys, values)))
+                    for reduce_id, keys, values in buckets
+                ]
+                return _p2p.write_input_partition(shuffle_id, split, framed)
+            rest = int_pairs(*columns)
+        records = rest
     key_buckets, value_buckets = bucket_columns(records, num_partitions, partition_func)
     framed = [
         (reduce_id, _p2p.frame(split, reduce_id, dumps((keys, value_buckets[reduce_id]))))

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from .._serialize import dumps, loads
 from ..rdd import Partitioner, _partition_count
 from ..resultiterable import ResultIterable
+from ._int_columns import IntPairs, concatenated, gather_int_columns, int_pairs, sum_by_key
+from ._p2p import ColumnIterator
 from .hashing import is_portable_key_type, portable_hash
 
 if TYPE_CHECKING:
@@ -129,6 +131,18 @@ def _map_side_reduce(func, operation, split, iterator):
     """
     iterator = iter(iterator)
     head = list(itertools.islice(iterator, _SAMPLE))
+    if func is operator.add:
+        columns, iterator = gather_int_columns(head, iterator)
+        if columns is not None:
+            keys, values = columns
+            distinct = len(set(keys[:_SAMPLE].tolist()))
+            if len(head) == _SAMPLE and distinct > _USEFUL_REDUCTION * _SAMPLE:
+                return int_pairs(keys, values)
+            summed = sum_by_key(keys, values)
+            if summed is not None:
+                return int_pairs(*summed)
+            iterator = int_pairs(keys, values)
+        head = list(itertools.islice(iterator, _SAMPLE))
     combined: dict = {}
     try:
         _fold_pairs(combined, head, func)
@@ -141,7 +155,22 @@ def _map_side_reduce(func, operation, split, iterator):
     return combined.items()
 
 
+def _fresh_int_columns(iterator: Any):
+    """The int64 columns behind an untouched iterator made by the shuffle itself, if any."""
+    if type(iterator) is IntPairs:
+        return iterator.int_columns
+    if type(iterator) is ColumnIterator:
+        return concatenated(iterator.records.columns)
+    return None
+
+
 def _reduce_side_reduce(func, operation, split, iterator):
+    if func is operator.add:
+        columns = _fresh_int_columns(iterator)
+        if columns is not None:
+            summed = sum_by_key(*columns)
+            if summed is not None:
+                return int_pairs(*summed)
     combined: dict = {}
     _fold_pairs(combined, iterator, func)
     return combined.items()
