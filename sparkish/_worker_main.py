@@ -64,6 +64,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
     import sparkish._serialize  # noqa: F401  (registers the Block serializers)
 
+    # Imported here, before the event loop and the task thread exist, so the two never import
+    # the shuffle modules concurrently (and the first map task does not pay for the import).
+    import sparkish.shuffle._shuffled_rdd  # noqa: F401
+
     worker = Worker(
         args.scheduler,
         name=args.name,

@@ -963,3 +963,18 @@ def test_distinct_string_keys_spread_evenly(sc):
     assert sum(sizes) == len(keys)
     assert max(sizes) <= 1.25 * mean, sizes
     assert min(sizes) >= 0.75 * mean, sizes
+
+
+def test_the_shuffle_package_does_not_import_the_p2p_module():
+    """A worker's event loop imports ``sparkish.shuffle._p2p`` (unpickling a shuffle spec) while
+    its task thread may be importing ``sparkish.shuffle``; Python takes the submodule's import
+    lock before the package's, so a path from the package's ``__init__`` back to ``_p2p`` is a
+    lock-order inversion that ends in ``_DeadlockError`` (seen once in a benchmark run)."""
+    import subprocess
+    import sys
+
+    code = "import sys, sparkish.shuffle; print('sparkish.shuffle._p2p' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -25,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "ENCODED_TAG",
+    "ColumnIterator",
     "IntPairs",
     "bucket_int_columns",
     "decode_int_columns",
@@ -64,6 +65,13 @@ class IntPairs(itertools.chain):
     """
 
     int_columns: tuple[np.ndarray, np.ndarray]
+
+
+class ColumnIterator(itertools.chain):
+    """Iterator over a reduce partition's pairs that keeps a reference to the received columns,
+    so the first consumer (the reduce side of ``reduceByKey``) can work on whole arrays."""
+
+    columns: list[tuple[Any, Any]]
 
 
 def _pairs_of(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, int]]:

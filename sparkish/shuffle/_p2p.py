@@ -46,7 +46,7 @@ from distributed.shuffle._disk import DiskShardsBuffer
 from distributed.shuffle._exceptions import DataUnavailable
 from distributed.shuffle._limiter import ResourceLimiter
 
-from ._int_columns import decode_int_columns, is_int_payload
+from ._int_columns import ColumnIterator, decode_int_columns, is_int_payload
 
 __all__ = [
     "RecordsShuffleRun",
@@ -98,13 +98,6 @@ def _pairs(keys: Any, values: Any) -> Iterator[tuple]:
     return zip(keys, values)
 
 
-class ColumnIterator(itertools.chain):
-    """Iterator over a reduce partition's pairs that keeps a reference to its columns, so the
-    first consumer (the reduce side of ``reduceByKey``) can work on whole arrays instead."""
-
-    records: ColumnarRecords
-
-
 class ColumnarRecords:
     """The ``(key, value)`` records of a reduce partition, kept as the received key and value
     columns of each map output (lists, or int64 arrays from the vectorised int path); iterating
@@ -117,7 +110,7 @@ class ColumnarRecords:
 
     def __iter__(self) -> ColumnIterator:
         iterator = ColumnIterator.from_iterable(itertools.starmap(_pairs, self.columns))
-        iterator.records = self
+        iterator.columns = self.columns
         return iterator
 
     def __len__(self) -> int:

@@ -19,8 +19,18 @@ from typing import TYPE_CHECKING, Any
 from .._serialize import dumps, loads
 from ..rdd import Partitioner, _partition_count
 from ..resultiterable import ResultIterable
-from ._int_columns import IntPairs, concatenated, gather_int_columns, int_pairs, sum_by_key
-from ._p2p import ColumnIterator
+
+# Never import ._p2p here: the package __init__ imports this module, and a worker's event loop
+# imports ._p2p (unpickling a shuffle spec) while its task thread may import the package; an
+# import cycle between the two deadlocks Python's per-module import locks.
+from ._int_columns import (
+    ColumnIterator,
+    IntPairs,
+    concatenated,
+    gather_int_columns,
+    int_pairs,
+    sum_by_key,
+)
 from .hashing import is_portable_key_type, portable_hash
 
 if TYPE_CHECKING:
@@ -160,7 +170,7 @@ def _fresh_int_columns(iterator: Any):
     if type(iterator) is IntPairs:
         return iterator.int_columns
     if type(iterator) is ColumnIterator:
-        return concatenated(iterator.records.columns)
+        return concatenated(iterator.columns)
     return None
 
 
