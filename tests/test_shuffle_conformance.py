@@ -52,6 +52,8 @@ EXPECTED_IMPORTS = {
     "distributed.shuffle._disk": {"DiskShardsBuffer"},
     "distributed.shuffle._exceptions": {"DataUnavailable"},
     "distributed.shuffle._limiter": {"ResourceLimiter"},
+    "distributed.utils": {"sync"},
+    "distributed.worker": {"thread_state"},
 }
 
 
@@ -440,6 +442,46 @@ def _worker_plugin_interface() -> dict:
             for name in ("address", "local_directory", "rpc", "digest_metric", "scheduler", "loop")
         ],
     }
+
+
+def _active_run_internals() -> dict:
+    """What _p2p's task-thread fast paths read of the worker's active runs (on a real worker)."""
+    from distributed.shuffle._core import get_worker_plugin
+
+    plugin = get_worker_plugin()
+    runs = plugin.shuffle_runs
+    return {
+        "active_runs_is_a_dict": isinstance(getattr(runs, "_active_runs", None), dict),
+        "refresh_locks": hasattr(runs, "_refresh_locks"),
+    }
+
+
+def test_task_thread_fast_paths_find_what_they_read(sc, tmp_path):
+    """``_open_active_run`` reads ``shuffle_runs._active_runs`` and a run's ``closed``,
+    ``_exception`` and ``run_id``; ``RecordsShuffleRun.get_output_partition`` replaces the base
+    method using ``_ensure_output_worker``, ``flush_receive``, ``transferred``, ``_loop`` and
+    ``_capture_metrics``."""
+    from distributed.shuffle._core import ShuffleRun
+
+    internals = sc._client.submit(_active_run_internals, pure=False).result()
+    assert internals == {"active_runs_is_a_dict": True, "refresh_locks": True}
+    assert _parameter_names(ShuffleRun.get_output_partition) == ["partition_id", "key", "kwargs"]
+    assert inspect.iscoroutinefunction(ShuffleRun._ensure_output_worker)
+    assert _parameter_names(ShuffleRun._ensure_output_worker) == ["i", "key"]
+    assert inspect.iscoroutinefunction(ShuffleRun.flush_receive)
+    assert callable(ShuffleRun._capture_metrics)
+
+    async def attributes() -> dict:
+        run = _make_run(tmp_path / "run", True, {0: "tcp://worker-a"})
+        try:
+            return {
+                name: hasattr(run, name)
+                for name in ("closed", "_exception", "run_id", "transferred", "_loop")
+            }
+        finally:
+            await run.close()
+
+    assert all(asyncio.run(attributes()).values())
 
 
 def test_worker_plugin_entry_points_on_a_real_worker(sc):

@@ -209,11 +209,29 @@ def is_int_payload(payload: bytes | memoryview) -> bool:
     return payload[:_TAG_SIZE] == ENCODED_TAG
 
 
-def decode_int_columns(payload: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
-    """The keys and values of a bucket framed by :func:`encode_int_columns` (read-only views)."""
-    both = np.frombuffer(payload, dtype="<i8", offset=_TAG_SIZE)
-    half = len(both) // 2
-    return both[:half], both[half:]
+def decode_int_columns(
+    payloads: bytes | memoryview | list[bytes | memoryview],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The keys and values of one or several buckets framed by :func:`encode_int_columns`,
+    concatenated in order.
+
+    >>> keys, values = decode_int_columns([
+    ...     encode_int_columns(np.array([1]), np.array([2])),
+    ...     encode_int_columns(np.array([3, 4]), np.array([5, 6]))])
+    >>> keys.tolist(), values.tolist()
+    ([1, 3, 4], [2, 5, 6])
+    """
+    if not isinstance(payloads, list):
+        payloads = [payloads]
+    key_parts = []
+    value_parts = []
+    for payload in payloads:
+        middle = _TAG_SIZE + (len(payload) - _TAG_SIZE) // 2
+        key_parts.append(payload[_TAG_SIZE:middle])
+        value_parts.append(payload[middle:])
+    keys = np.frombuffer(b"".join(key_parts), dtype="<i8")
+    values = np.frombuffer(b"".join(value_parts), dtype="<i8")
+    return keys, values
 
 
 def concatenated(columns: Iterable[tuple[Any, Any]]) -> tuple[np.ndarray, np.ndarray] | None:

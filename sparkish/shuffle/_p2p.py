@@ -45,6 +45,8 @@ from distributed.shuffle._core import (
 from distributed.shuffle._disk import DiskShardsBuffer
 from distributed.shuffle._exceptions import DataUnavailable
 from distributed.shuffle._limiter import ResourceLimiter
+from distributed.utils import sync
+from distributed.worker import thread_state
 
 from ._int_columns import ColumnIterator, decode_int_columns, is_int_payload
 
@@ -61,6 +63,10 @@ _HEADER = struct.Struct("<QQQ")
 #: At most this many files per shuffle on each worker: reduce partitions share files in
 #: contiguous groups, so a 1000 x 1000 shuffle does not append to 1000 files per batch.
 MAX_FILES = 64
+#: Shuffle file headers are parsed out of reads of this size.
+_INDEX_READ_BYTES = 4 << 20
+#: A reducer with many buckets in a shuffle file up to this size reads the file whole.
+_WHOLE_FILE_READ_BYTES = 16 << 20
 
 
 def frame(input_partition: int, output_partition: int, payload: bytes) -> bytes:
@@ -81,10 +87,22 @@ def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, int, me
         offset += length
 
 
-def _decode_bucket(payload: bytes | memoryview) -> tuple[Any, Any]:
-    if is_int_payload(payload):
-        return decode_int_columns(payload)
-    return pickle.loads(payload)
+def _decode_buckets(payloads: list) -> list[tuple[Any, Any]]:
+    """Key and value columns of a reduce partition's buckets, in map order; consecutive int64
+    buckets are decoded together into one pair of arrays (no per-bucket numpy call)."""
+    columns: list[tuple[Any, Any]] = []
+    int_payloads: list = []
+    for payload in payloads:
+        if is_int_payload(payload):
+            int_payloads.append(payload)
+            continue
+        if int_payloads:
+            columns.append(decode_int_columns(int_payloads))
+            int_payloads = []
+        columns.append(pickle.loads(payload))
+    if int_payloads:
+        columns.append(decode_int_columns(int_payloads))
+    return columns
 
 
 def group_size(npartitions_out: int) -> int:
@@ -131,6 +149,7 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
         # Where each reduce partition's buckets are, per shuffle file, built on first read.
         self._parsed: dict[int, tuple[list, dict[int, list]]] = {}
         self._parsed_lock = threading.Lock()
+        self._receive_flushed = False
 
     def _shard_partition(self, data: list, partition_id: int, **kwargs: Any) -> dict:
         by_worker: dict[str, list] = defaultdict(list)
@@ -156,6 +175,22 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             self._exception = error
             raise
 
+    def get_output_partition(self, partition_id: int, key: Any, **kwargs: Any) -> Any:
+        """``ShuffleRun.get_output_partition`` without its two blocking event-loop round trips
+        per reduce task when they have nothing to do: the partition is assigned to this worker
+        (checked here), and the received shards were already flushed by an earlier reducer
+        (nothing arrives after the barrier)."""
+        self.raise_if_closed()
+        if self._get_assigned_worker(partition_id) != self.local_address:
+            sync(self._loop, self._ensure_output_worker, partition_id, key)
+        if not self.transferred:
+            raise RuntimeError("`get_output_partition` called before barrier task")
+        if not self._receive_flushed:
+            sync(self._loop, self.flush_receive)
+            self._receive_flushed = True
+        with self._capture_metrics("foreground"):
+            return self._get_output_partition(partition_id, key, **kwargs)
+
     def _get_output_partition(self, partition_id: int, key: Any, **kwargs: Any):
         # Buckets arrive in any order; reading them in map-partition order makes a reduce
         # partition's record order deterministic (and the same as Spark's).
@@ -163,7 +198,7 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             payloads = self._read_partition_from_file(partition_id)
         else:
             payloads = self._read_partition_from_memory(partition_id)
-        return ColumnarRecords([_decode_bucket(payload) for payload in payloads])
+        return ColumnarRecords(_decode_buckets(payloads))
 
     def _file_index(self, group: int) -> dict[int, list]:
         """Where each reduce partition's buckets are in one shuffle file: read once per file,
@@ -177,17 +212,22 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
             index: dict[int, list] = defaultdict(list)
             path = self._disk_buffer.directory / str(group)
             try:
-                with open(path, "rb", buffering=1 << 20) as f:
-                    offset = 0
-                    while True:
-                        header = f.read(_HEADER.size)
-                        if len(header) < _HEADER.size:
-                            break
-                        input_id, output_id, length = _HEADER.unpack(header)
+                with open(path, "rb", buffering=0) as f:
+                    size = os.fstat(f.fileno()).st_size
+                    offset = chunk_start = 0
+                    chunk = b""
+                    # Headers are parsed out of large reads, not one read and seek per bucket:
+                    # a 1000 x 1000 shuffle has 16,000 small buckets per file.
+                    while offset + _HEADER.size <= size:
+                        if offset + _HEADER.size > chunk_start + len(chunk):
+                            f.seek(offset)
+                            chunk, chunk_start = f.read(_INDEX_READ_BYTES), offset
+                        input_id, output_id, length = _HEADER.unpack_from(
+                            chunk, offset - chunk_start
+                        )
                         offset += _HEADER.size
                         index[output_id].append((input_id, offset, length))
                         offset += length
-                        f.seek(offset)
             except FileNotFoundError:
                 pass
             self._parsed[group] = ([], index)
@@ -200,6 +240,13 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
         path = self._disk_buffer.directory / str(partition_id // self.group_size)
         descriptor = os.open(path, os.O_RDONLY)
         try:
+            wanted = sum(length for _, _, length in entries)
+            if len(entries) > 64 and os.fstat(descriptor).st_size <= max(
+                _WHOLE_FILE_READ_BYTES, 4 * wanted
+            ):
+                # Many small buckets: one read of the whole file beats a pread per bucket.
+                view = memoryview(os.pread(descriptor, os.fstat(descriptor).st_size, 0))
+                return [view[offset : offset + length] for _, offset, length in entries]
             return [os.pread(descriptor, length, offset) for _, offset, length in entries]
         finally:
             os.close(descriptor)
@@ -278,18 +325,38 @@ class RecordsShuffleSpec(ShuffleSpec[int]):
         )
 
 
+def _open_active_run(plugin: Any, shuffle_id: ShuffleId) -> ShuffleRun | None:
+    """The worker's active run of ``shuffle_id`` when it exists and is open, read from the task
+    thread. ``distributed`` looks it up on the event loop (one blocking round trip per task);
+    when the run is there, that lookup returns exactly this object. A run that closes meanwhile
+    raises ``ShuffleClosedError`` in the call that follows, which reschedules the task as usual.
+    """
+    run = plugin.shuffle_runs._active_runs.get(shuffle_id)
+    if run is None or run.closed or run._exception is not None:
+        return None
+    return run
+
+
 def write_input_partition(shuffle_id: str, input_partition: int, buckets: list) -> int:
     """Hand the framed buckets of one map task to the shuffle; returns the run id."""
-    with handle_transfer_errors(ShuffleId(shuffle_id)):
-        return get_worker_plugin().add_partition(buckets, input_partition, ShuffleId(shuffle_id))
+    shuffle = ShuffleId(shuffle_id)
+    with handle_transfer_errors(shuffle):
+        plugin = get_worker_plugin()
+        run = _open_active_run(plugin, shuffle)
+        if run is None:
+            return plugin.add_partition(buckets, input_partition, shuffle)
+        return run.add_partition(data=buckets, partition_id=input_partition)
 
 
 def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> ColumnarRecords:
     """The records of one reduce partition (must run in a task of the current run)."""
-    with handle_unpack_errors(ShuffleId(shuffle_id)):
-        return get_worker_plugin().get_output_partition(
-            ShuffleId(shuffle_id), run_id, output_partition
-        )
+    shuffle = ShuffleId(shuffle_id)
+    with handle_unpack_errors(shuffle):
+        plugin = get_worker_plugin()
+        run = _open_active_run(plugin, shuffle)
+        if run is None or run.run_id != run_id:  # unknown or another run: let distributed decide
+            return plugin.get_output_partition(shuffle, run_id, output_partition)
+        return run.get_output_partition(partition_id=output_partition, key=thread_state.key)
 
 
 def barrier_task(shuffle_id: str, transfer_refs: list, npartitions_out: int, disk: bool):

@@ -145,9 +145,9 @@ def _map_side_reduce(func, operation, split, iterator):
         columns, iterator = gather_int_columns(head, iterator)
         if columns is not None:
             keys, values = columns
-            distinct = len(set(keys[:_SAMPLE].tolist()))
-            if len(head) == _SAMPLE and distinct > _USEFUL_REDUCTION * _SAMPLE:
-                return int_pairs(keys, values)
+            sample = keys[:_SAMPLE]
+            if len(set(sample.tolist())) > _USEFUL_REDUCTION * len(sample):
+                return int_pairs(keys, values)  # mostly distinct keys: combining saves nothing
             summed = sum_by_key(keys, values)
             if summed is not None:
                 return int_pairs(*summed)
