@@ -152,7 +152,9 @@ class Pipe(Node):
     def compute(self, split: int, inputs: dict) -> Iterator:
         records: Iterable = self.parent.compute(split, inputs)
         for step in self.pipeline:
-            records = step.function(split, records)
+            # Every step, user functions included, gets an iterator (as in PySpark), even where
+            # the step before returned an iterable such as ``dict.items()``.
+            records = step.function(split, iter(records))
         return iter(records)
 
     def sources(self, split: int) -> Iterator[tuple[Source, int]]:

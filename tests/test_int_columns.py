@@ -202,3 +202,20 @@ def test_either_shuffle_buffer_reads_int_buckets(no_context, spill_to_disk):
             rdd.reduceByKey(python_add, 4).glom().collect()
         )
         assert sorted(rdd.partitionBy(4).collect()) == sorted(pairs)
+
+
+def _skip_first(iterator):
+    next(iterator, None)
+    return iterator  # the same iterator object, one record in
+
+
+def test_a_partly_consumed_reduce_output_is_not_reread_from_its_columns(sc):
+    pairs = [(i % 40, i) for i in range(1000)]
+    rdd = sc.parallelize(pairs, 4)
+
+    def pipeline(func):
+        reduced = rdd.reduceByKey(func, 2).mapPartitions(_skip_first)
+        return sorted(reduced.partitionBy(3).collect())
+
+    assert pipeline(add) == pipeline(python_add)
+    assert len(pipeline(add)) == 38  # 40 keys, one dropped from each of the 2 partitions

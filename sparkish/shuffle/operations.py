@@ -180,7 +180,9 @@ def _reduce_side_reduce(func, operation, split, iterator):
         if columns is not None:
             summed = sum_by_key(*columns)
             if summed is not None:
-                return int_pairs(*summed)
+                # Plain pairs, not IntPairs: this output reaches user code, which may advance it
+                # before a later shuffle's writer would read IntPairs' columns.
+                return zip(summed[0].tolist(), summed[1].tolist())
     combined: dict = {}
     _fold_pairs(combined, iterator, func)
     return combined.items()
