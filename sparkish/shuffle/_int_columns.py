@@ -35,6 +35,7 @@ __all__ = [
     "int_columns",
     "int_pairs",
     "is_int_payload",
+    "pairs_of",
     "sum_by_key",
 ]
 
@@ -74,8 +75,16 @@ class ColumnIterator(itertools.chain):
     columns: list[tuple[Any, Any]]
 
 
-def _pairs_of(keys: np.ndarray, values: np.ndarray) -> Iterator[tuple[int, int]]:
-    return zip(keys.tolist(), values.tolist())
+def pairs_of(keys: Any, values: Any) -> Iterator[tuple]:
+    """``(key, value)`` pairs of a key column and a value column, lists or int64 arrays; arrays
+    yield Python ints, never numpy scalars.
+
+    >>> list(pairs_of(np.array([1, 2]), np.array([3, 4]))), list(pairs_of(["a"], [5]))
+    ([(1, 3), (2, 4)], [('a', 5)])
+    """
+    if isinstance(keys, np.ndarray):
+        return zip(keys.tolist(), values.tolist())
+    return zip(keys, values)
 
 
 def int_pairs(keys: np.ndarray, values: np.ndarray) -> IntPairs:
@@ -93,7 +102,7 @@ def int_pairs(keys: np.ndarray, values: np.ndarray) -> IntPairs:
 
 
 def _lazy_pairs(keys: np.ndarray, values: np.ndarray) -> Iterator[Iterator[tuple[int, int]]]:
-    yield _pairs_of(keys, values)
+    yield pairs_of(keys, values)
 
 
 def int_columns(records: list) -> tuple[np.ndarray, np.ndarray] | None:
@@ -156,7 +165,7 @@ def gather_int_columns(
             break
         columns = int_columns(chunk)
         if columns is None:
-            converted = map(_pairs_of, key_chunks, value_chunks)
+            converted = map(pairs_of, key_chunks, value_chunks)
             return None, itertools.chain(itertools.chain.from_iterable(converted), chunk, rest)
         key_chunks.append(columns[0])
         value_chunks.append(columns[1])

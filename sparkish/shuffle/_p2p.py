@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from distributed.shuffle._core import (
     P2PBarrierTask,
     ShuffleId,
@@ -48,7 +47,7 @@ from distributed.shuffle._limiter import ResourceLimiter
 from distributed.utils import sync
 from distributed.worker import thread_state
 
-from ._int_columns import ColumnIterator, decode_int_columns, is_int_payload
+from ._int_columns import ColumnIterator, decode_int_columns, is_int_payload, pairs_of
 
 __all__ = [
     "RecordsShuffleRun",
@@ -65,8 +64,10 @@ _HEADER = struct.Struct("<QQQ")
 MAX_FILES = 64
 #: Shuffle file headers are parsed out of reads of this size.
 _INDEX_READ_BYTES = 4 << 20
-#: A reducer with many buckets in a shuffle file up to this size reads the file whole.
+#: A reducer with more than _MANY_BUCKETS buckets in a shuffle file up to this size (or up to
+#: 4 times what it needs) reads the file whole.
 _WHOLE_FILE_READ_BYTES = 16 << 20
+_MANY_BUCKETS = 64
 
 
 def frame(input_partition: int, output_partition: int, payload: bytes) -> bytes:
@@ -75,16 +76,23 @@ def frame(input_partition: int, output_partition: int, payload: bytes) -> bytes:
     return _HEADER.pack(input_partition, output_partition, len(payload)) + payload
 
 
-def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, int, memoryview]]:
-    """The ``(map partition, reduce partition, pickled bucket)`` of concatenated frames."""
-    view = memoryview(data)
+def frame_offsets(view: memoryview) -> Iterator[tuple[int, int, int, int]]:
+    """``(map partition, reduce partition, payload offset, payload length)`` of each frame in a
+    buffer of concatenated frames."""
     offset = 0
     size = len(view)
     while offset < size:
         input_partition, output_partition, length = _HEADER.unpack_from(view, offset)
         offset += _HEADER.size
-        yield input_partition, output_partition, view[offset : offset + length]
+        yield input_partition, output_partition, offset, length
         offset += length
+
+
+def unframe(data: bytes | bytearray | memoryview) -> Iterator[tuple[int, int, memoryview]]:
+    """The ``(map partition, reduce partition, pickled bucket)`` of concatenated frames."""
+    view = memoryview(data)
+    for input_partition, output_partition, offset, length in frame_offsets(view):
+        yield input_partition, output_partition, view[offset : offset + length]
 
 
 def _decode_buckets(payloads: list) -> list[tuple[Any, Any]]:
@@ -110,12 +118,6 @@ def group_size(npartitions_out: int) -> int:
     return -(-npartitions_out // MAX_FILES)
 
 
-def _pairs(keys: Any, values: Any) -> Iterator[tuple]:
-    if isinstance(keys, np.ndarray):  # int64 columns: yield Python ints, not numpy scalars
-        return zip(keys.tolist(), values.tolist())
-    return zip(keys, values)
-
-
 class ColumnarRecords:
     """The ``(key, value)`` records of a reduce partition, kept as the received key and value
     columns of each map output (lists, or int64 arrays from the vectorised int path); iterating
@@ -127,7 +129,7 @@ class ColumnarRecords:
         self.columns = columns
 
     def __iter__(self) -> ColumnIterator:
-        iterator = ColumnIterator.from_iterable(itertools.starmap(_pairs, self.columns))
+        iterator = ColumnIterator.from_iterable(itertools.starmap(pairs_of, self.columns))
         iterator.columns = self.columns
         return iterator
 
@@ -240,12 +242,11 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
         path = self._disk_buffer.directory / str(partition_id // self.group_size)
         descriptor = os.open(path, os.O_RDONLY)
         try:
+            size = os.fstat(descriptor).st_size
             wanted = sum(length for _, _, length in entries)
-            if len(entries) > 64 and os.fstat(descriptor).st_size <= max(
-                _WHOLE_FILE_READ_BYTES, 4 * wanted
-            ):
+            if len(entries) > _MANY_BUCKETS and size <= max(_WHOLE_FILE_READ_BYTES, 4 * wanted):
                 # Many small buckets: one read of the whole file beats a pread per bucket.
-                view = memoryview(os.pread(descriptor, os.fstat(descriptor).st_size, 0))
+                view = memoryview(os.pread(descriptor, size, 0))
                 return [view[offset : offset + length] for _, offset, length in entries]
             return [os.pread(descriptor, length, offset) for _, offset, length in entries]
         finally:
@@ -264,12 +265,8 @@ class RecordsShuffleRun(ShuffleRun[int, list]):
                 buffers = [memoryview(chunk) for chunk in chunks]
                 index: dict[int, list] = defaultdict(list)
                 for chunk, view in enumerate(buffers):
-                    offset, size = 0, len(view)
-                    while offset < size:
-                        input_id, output_id, length = _HEADER.unpack_from(view, offset)
-                        offset += _HEADER.size
+                    for input_id, output_id, offset, length in frame_offsets(view):
                         index[output_id].append((input_id, chunk, offset, length))
-                        offset += length
                 cached = self._parsed[group] = (buffers, index)
         buffers, index = cached
         entries = sorted(index.get(partition_id, ()))

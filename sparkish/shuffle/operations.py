@@ -29,6 +29,7 @@ from ._int_columns import (
     concatenated,
     gather_int_columns,
     int_pairs,
+    pairs_of,
     sum_by_key,
 )
 from .hashing import is_portable_key_type, portable_hash
@@ -182,7 +183,7 @@ def _reduce_side_reduce(func, operation, split, iterator):
             if summed is not None:
                 # Plain pairs, not IntPairs: this output reaches user code, which may advance it
                 # before a later shuffle's writer would read IntPairs' columns.
-                return zip(summed[0].tolist(), summed[1].tolist())
+                return pairs_of(*summed)
     combined: dict = {}
     _fold_pairs(combined, iterator, func)
     return combined.items()
