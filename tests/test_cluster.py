@@ -17,7 +17,6 @@ import textwrap
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from distributed import Client
 import sparkish
 from sparkish import SparkConf, SparkContext, SparkFiles
 from sparkish.cluster import parse_master
+from tests import helpers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,11 +42,7 @@ def local_conf(**settings: str) -> SparkConf:
 
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting until {what}")
-        time.sleep(0.05)
+    helpers.wait_until(condition, what, timeout)
 
 
 def is_gone(pid: int) -> bool:
@@ -79,27 +75,6 @@ def host_and_port(url: str) -> tuple[str, int]:
     parsed = urllib.parse.urlsplit(url)
     assert parsed.hostname and parsed.port, url
     return parsed.hostname, parsed.port
-
-
-def on_every_slot(sc: SparkContext, function: Callable[[], Any], tmp_path: Path) -> list:
-    """``[(pid, function())]`` from one task per worker thread, all running at the same time.
-
-    Each task waits until as many tasks run as the cluster has threads, so every thread (and
-    therefore every worker process) runs exactly one of them.
-    """
-    workers = sc._client.scheduler_info(n_workers=-1)["workers"].values()
-    slots = sum(worker["nthreads"] for worker in workers)
-    barrier = tmp_path / f"barrier-{uuid.uuid4().hex[:8]}"
-    barrier.mkdir()
-
-    def task(index: int) -> tuple[int, Any]:
-        (barrier / f"{index}-{os.getpid()}").touch()
-        deadline = time.monotonic() + 30
-        while len(list(barrier.iterdir())) < slots and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return os.getpid(), function()
-
-    return sc.parallelize(range(slots), slots).map(task).collect()
 
 
 def hash_seed_report() -> tuple[int, str | None]:
@@ -140,7 +115,7 @@ def test_local_masters_start_and_stop_their_worker_processes(
         scheduler_address = sc._cluster.scheduler_address
         assert all(scheduler_address in command for command in started.values())
 
-        ran_on = {pid for pid, _ in on_every_slot(sc, lambda: None, tmp_path)}
+        ran_on = {pid for pid, _ in helpers.on_every_slot(sc, lambda: None, tmp_path)}
         assert ran_on == set(started)
         assert os.getpid() not in ran_on
 
@@ -227,7 +202,7 @@ def test_workers_get_a_fixed_hash_seed_in_every_context(no_context: None, tmp_pa
     reports = []
     for _ in range(2):
         with SparkContext("local[2]", conf=local_conf()) as sc:
-            results = on_every_slot(sc, hash_seed_report, tmp_path)
+            results = helpers.on_every_slot(sc, hash_seed_report, tmp_path)
             assert len({pid for pid, _ in results}) == 2
             reports.extend(report for _, report in results)
     assert len(reports) == 4
@@ -244,7 +219,7 @@ def test_executor_environment_reaches_the_workers(no_context: None, tmp_path: Pa
 
     with SparkContext("local[2]", conf=conf, environment={"FROM_ARGUMENT": 42}) as sc:
         assert sc.environment["FROM_ARGUMENT"] == "42"
-        results = on_every_slot(sc, read_environment, tmp_path)
+        results = helpers.on_every_slot(sc, read_environment, tmp_path)
     assert [report for _, report in results] == [("conf-value", "42")] * 2
 
 
@@ -271,7 +246,7 @@ def test_a_killed_worker_is_replaced_and_gets_the_added_files(
         def read() -> tuple[str, str]:
             return Path(SparkFiles.get("shipped.txt")).read_text(), lookup.value["key"]
 
-        results = on_every_slot(sc, read, tmp_path)
+        results = helpers.on_every_slot(sc, read, tmp_path)
         assert {pid for pid, _ in results} == set(sc._cluster.worker_pids.values())
         assert [report for _, report in results] == [("still here", "broadcast value")] * 2
 
@@ -521,10 +496,10 @@ def test_attach_to_a_running_dask_cluster(
         assert sc.defaultParallelism == 2
         assert set(sparkish_worker_processes()) == before, "no local workers for a remote master"
         run_mixed_job(sc)
-        ran_on = {pid for pid, _ in on_every_slot(sc, lambda: None, tmp_path)}
+        ran_on = {pid for pid, _ in helpers.on_every_slot(sc, lambda: None, tmp_path)}
         assert len(ran_on) == 2
         assert ran_on <= dask_cluster.worker_process_pids()
-        assert {report for _, report in on_every_slot(sc, hash_seed_report, tmp_path)}
+        assert {report for _, report in helpers.on_every_slot(sc, hash_seed_report, tmp_path)}
     finally:
         sc.stop()
     assert SparkContext._active_spark_context is None

@@ -32,6 +32,7 @@ from sparkish import (
     SparkContext,
     SparkFiles,
 )
+from tests import helpers
 
 
 # --------------------------------------------------------------------------- helpers
@@ -44,12 +45,7 @@ def local_conf(**settings: str) -> SparkConf:
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll ``condition``; fail (rather than hang) if it does not become true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting until {what}")
-        time.sleep(0.02)
+    helpers.wait_until(condition, what, timeout)
 
 
 def is_gone(pid: int) -> bool:

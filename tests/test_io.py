@@ -59,6 +59,7 @@ from sparkish.io import (
     read_whole_text_files,
     write_task,
 )
+from tests.helpers import lines_totalling, numbered_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIG_FILE_BYTES = 50 * 1024 * 1024
@@ -152,28 +153,6 @@ def encode_lines(lines: list[str], terminator: str = "\n", final_terminator: boo
     if final_terminator and lines:
         body += terminator
     return body.encode("utf-8")
-
-
-_LINE_POOL_RANDOM = random.Random(20260801)
-_LINE_POOL = [
-    "".join(_LINE_POOL_RANDOM.choices("abcdefghijklmnopqrstuvwxyz  0123456789éüß€中𝄞", k=n))
-    for n in (_LINE_POOL_RANDOM.randint(0, 120) for _ in range(997))
-]
-
-
-def numbered_lines(count: int, salt: int = 0) -> list[str]:
-    """Distinct lines (a running number plus varied ASCII and multi-byte text)."""
-    return [f"{salt}:{i:08d} {_LINE_POOL[(i * 7919 + salt) % 997]}" for i in range(count)]
-
-
-def lines_totalling(target_bytes: int, salt: int = 0) -> list[str]:
-    lines, total, i = [], 0, 0
-    while total < target_bytes:
-        line = f"{salt}:{i:08d} {_LINE_POOL[(i * 7919 + salt) % 997]}"
-        lines.append(line)
-        total += len(line.encode()) + 1
-        i += 1
-    return lines
 
 
 def split_at(split: InputSplit, cuts: list[int]) -> InputSplit:

@@ -55,6 +55,7 @@ from benchmarks.jobs import rdd_wordcount
 from benchmarks.workloads import WorkloadParams
 from sparkish import SparkConf, SparkContext
 from sparkish.io import plan_text_splits, read_text_split
+from tests.helpers import lines_totalling, numbered_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHDFS_USER_KEY = "sparkish.fs.webhdfs.user"
@@ -326,27 +327,6 @@ def rdd_of_partitions(sc: SparkContext, partitions: list[list[Any]]):
     """An RDD whose partition ``i`` holds exactly ``partitions[i]``."""
     empty = sc.parallelize([], len(partitions))
     return empty.mapPartitionsWithIndex(partial(_records_of_partition, partitions))
-
-
-_LINE_RANDOM = random.Random(20260801)
-_LINE_POOL = [
-    "".join(_LINE_RANDOM.choices("abcdefghijklmnopqrstuvwxyz  0123456789éüß€中𝄞", k=n))
-    for n in (_LINE_RANDOM.randint(0, 120) for _ in range(997))
-]
-
-
-def numbered_lines(count: int, salt: int = 0) -> list[str]:
-    """Distinct lines: a running number plus varied ASCII and multi-byte text."""
-    return [f"{salt}:{i:08d} {_LINE_POOL[(i * 7919 + salt) % 997]}" for i in range(count)]
-
-
-def lines_totalling(target_bytes: int, salt: int = 0) -> list[str]:
-    lines, total = [], 0
-    while total < target_bytes:
-        line = f"{salt}:{len(lines):08d} {_LINE_POOL[(len(lines) * 7919 + salt) % 997]}"
-        lines.append(line)
-        total += len(line.encode()) + 1
-    return lines
 
 
 # ---------------------------------------------------------------------------------------------

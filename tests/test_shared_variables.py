@@ -22,15 +22,12 @@ import cloudpickle
 import pytest
 
 from sparkish import AccumulatorParam, SparkConf, SparkContext
+from tests import helpers
 
 
 # --------------------------------------------------------------------------- helpers
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting until {what}")
-        time.sleep(0.02)
+    helpers.wait_until(condition, what, timeout)
 
 
 def own_context() -> SparkContext:
@@ -61,20 +58,9 @@ def block_until(release: Path, limit: float = 120.0) -> None:
 
 
 def on_every_slot(sc: SparkContext, function: Callable[[], Any], tmp_path: Path) -> list:
-    """``[(pid, function())]`` from one task per worker thread, all running at the same time."""
-    workers = sc._client.scheduler_info(n_workers=-1)["workers"].values()
-    slots = sum(worker["nthreads"] for worker in workers)
-    barrier = tmp_path / f"barrier-{uuid.uuid4().hex[:8]}"
-    barrier.mkdir()
-
-    def task(index: int) -> tuple[int, Any]:
-        (barrier / f"{index}-{os.getpid()}").touch()
-        deadline = time.monotonic() + 30
-        while len(list(barrier.iterdir())) < slots and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return os.getpid(), function()
-
-    results = sc.parallelize(range(slots), slots).map(task).collect()
+    """``helpers.on_every_slot``, checking that the tasks reached every worker process."""
+    results = helpers.on_every_slot(sc, function, tmp_path)
+    workers = sc._client.scheduler_info(n_workers=-1)["workers"]
     assert len({pid for pid, _ in results}) == len(workers), "tasks did not reach every worker"
     return results
 

@@ -31,6 +31,7 @@ import psutil
 import pytest
 
 from sparkish import SparkConf, SparkContext
+from tests import helpers
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
@@ -117,11 +118,7 @@ class MapSideKiller(threading.Thread):
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
-        time.sleep(0.1)
+    helpers.wait_until(condition, what, timeout)
 
 
 def run_kill_during_map_side(context: SparkContext, marker_dir: Path, worker_pids: set[int]):
