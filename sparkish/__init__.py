@@ -7,27 +7,31 @@ processes, or on any running ``dask scheduler``:
 >>> sc = SparkContext.getOrCreate()
 >>> sc.parallelize(range(10), 3).map(lambda x: x * x).filter(lambda x: x % 2).collect()
 [1, 9, 25, 49, 81]
+
+How a job flows through the package is described in ``ARCHITECTURE.md``.
 """
 
-__version__ = "0.1.0"
-
-from ._execution import JobCancelledError, SerializationError  # noqa: E402
-from ._plan import TaskContext  # noqa: E402
-from .accumulators import Accumulator, AccumulatorParam  # noqa: E402
-from .broadcast import Broadcast  # noqa: E402
-from .conf import SparkConf  # noqa: E402
-from .context import InheritableThread, SparkContext, inheritable_thread_target  # noqa: E402
-from .files import SparkFiles  # noqa: E402
-from .rdd import RDD, Partitioner  # noqa: E402
-from .resultiterable import ResultIterable  # noqa: E402
-from .statcounter import StatCounter  # noqa: E402
-from .status import StatusTracker  # noqa: E402
-from .storagelevel import StorageLevel  # noqa: E402
+from ._version import __version__
+from .accumulators import Accumulator, AccumulatorParam
+from .broadcast import Broadcast
+from .conf import SparkConf
+from .context import SparkContext
+from .errors import EmptyRDDError, JobCancelledError, SerializationError, UserCodeError
+from .files import SparkFiles
+from .partitioner import Partitioner
+from .rdd import RDD
+from .resultiterable import ResultIterable
+from .statcounter import StatCounter
+from .status import StatusTracker
+from .storagelevel import StorageLevel
+from .taskcontext import TaskContext
+from .util import InheritableThread, inheritable_thread_target
 
 __all__ = [
     "Accumulator",
     "AccumulatorParam",
     "Broadcast",
+    "EmptyRDDError",
     "InheritableThread",
     "JobCancelledError",
     "Partitioner",
@@ -41,6 +45,7 @@ __all__ = [
     "StatusTracker",
     "StorageLevel",
     "TaskContext",
-    "inheritable_thread_target",
+    "UserCodeError",
     "__version__",
+    "inheritable_thread_target",
 ]

@@ -27,6 +27,8 @@ __all__ = ["Accumulator", "AccumulatorParam"]
 class AccumulatorParam(Generic[T]):
     """How to build the zero value of an accumulator and how to add two values.
 
+    Examples
+    --------
     >>> class ListParam(AccumulatorParam):
     ...     def zero(self, value):
     ...         return []
@@ -38,9 +40,34 @@ class AccumulatorParam(Generic[T]):
     """
 
     def zero(self, value: T) -> T:
+        """The zero value each task's copy of an accumulator starts from.
+
+        Parameters
+        ----------
+        value : object
+            The accumulator's initial value in the driver.
+
+        Returns
+        -------
+        object
+        """
         raise NotImplementedError
 
     def addInPlace(self, value1: T, value2: T) -> T:
+        """Add two values (``value1`` may be modified and returned).
+
+        Parameters
+        ----------
+        value1 : object
+            The accumulated value.
+        value2 : object
+            The value to add.
+
+        Returns
+        -------
+        object
+            The sum.
+        """
         raise NotImplementedError
 
 
@@ -76,6 +103,17 @@ _task_accumulators = _TaskAccumulators()
 class Accumulator(Generic[T]):
     """A shared variable that tasks add to with ``add`` or ``+=``; only the driver reads it.
 
+    Parameters
+    ----------
+    aid : int
+        The accumulator's id, unique per application.
+    value : object
+        The initial value.
+    accum_param : AccumulatorParam
+        How to make a task's zero value and add values.
+
+    Examples
+    --------
     >>> from sparkish import SparkContext
     >>> sc = SparkContext.getOrCreate()
     >>> counter = sc.accumulator(0)
@@ -114,7 +152,13 @@ class Accumulator(Generic[T]):
         self._value = value
 
     def add(self, term: T) -> None:
-        """Add ``term`` to this accumulator's value."""
+        """Add to this accumulator's value.
+
+        Parameters
+        ----------
+        term : object
+            What to add (with ``accum_param.addInPlace``).
+        """
         self._value = self.accum_param.addInPlace(self._value, term)
 
     def __iadd__(self, term: T) -> Accumulator[T]:
@@ -135,7 +179,7 @@ def _deserialize_accumulator(
     if active is not None and aid in active:
         return active[aid]
     accumulator = Accumulator(aid, zero_value, accum_param)
-    accumulator._deserialized = True
+    accumulator._deserialized = True  # noqa: SLF001 - the class's own module
     if active is not None:
         active[aid] = accumulator
     return accumulator
@@ -150,7 +194,10 @@ def end_task() -> dict[int, Any]:
     """Stop collecting and return ``{accumulator id: this task's update}``."""
     active = _task_accumulators.active or {}
     _task_accumulators.active = None
-    return {aid: accumulator._value for aid, accumulator in active.items()}
+    return {
+        aid: accumulator._value  # noqa: SLF001 - the class's own module
+        for aid, accumulator in active.items()
+    }
 
 
 def infer_param(value: Any) -> AccumulatorParam:

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import pickle
 import threading
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ._serialize import dumps
+from .serialization import dumps
 
 if TYPE_CHECKING:
-    from .context import SparkContext
+    from distributed import Client
 
 T = TypeVar("T")
 
-__all__ = ["Broadcast"]
+__all__ = ["Broadcast", "shipping_broadcasts"]
 
 # Worker side: broadcast key -> pickled payload or, once used, the loaded value.
 _worker_payloads: dict[str, bytes] = {}
@@ -36,22 +38,31 @@ _worker_lock = threading.Lock()
 
 
 class _Collector(threading.local):
+    """The broadcasts pickled in this thread, as the functions that ship them."""
+
     def __init__(self) -> None:
-        self.used: set[Broadcast] | None = None
+        self.used: dict[str, Callable[[], None]] | None = None
 
 
 _collector = _Collector()
 
 
-def collect_used_broadcasts(function, *args):
-    """Call ``function(*args)`` (a pickling call) and return ``(result, broadcasts it pickled)``."""
+@contextmanager
+def shipping_broadcasts() -> Iterator[None]:
+    """Install on the workers every broadcast variable pickled inside the block.
+
+    Tasks unpickling what was pickled then find the values. Nothing is installed if the block
+    raises. Each broadcast is shipped once (and again after ``unpersist``).
+    """
     previous = _collector.used
-    _collector.used = set()
+    used: dict[str, Callable[[], None]] = {}
+    _collector.used = used
     try:
-        result = function(*args)
-        return result, _collector.used
+        yield
     finally:
         _collector.used = previous
+    for ship in used.values():
+        ship()
 
 
 class _BroadcastPlugin(WorkerPlugin):
@@ -89,6 +100,20 @@ def _load_on_worker(key: str) -> Any:
 class Broadcast(Generic[T]):
     """A read-only value available on every worker; create it with ``SparkContext.broadcast``.
 
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        The client that installs the value on the workers (``None`` on a worker).
+    value : object, optional
+        The value, pickled once now.
+    key : str
+        The broadcast's id, unique per application.
+    registry : dict, optional
+        Where the driver keeps its live broadcasts (this one is added, and removed by
+        :meth:`destroy`).
+
+    Examples
+    --------
     >>> from sparkish import SparkContext
     >>> sc = SparkContext.getOrCreate()
     >>> b = sc.broadcast([1, 2, 3])
@@ -103,13 +128,21 @@ class Broadcast(Generic[T]):
     """
 
     def __init__(
-        self, sc: SparkContext | None = None, value: T | None = None, *, key: str = ""
+        self,
+        client: Client | None = None,
+        value: T | None = None,
+        *,
+        key: str = "",
+        registry: MutableMapping[str, Broadcast] | None = None,
     ) -> None:
-        self._sc = sc
+        self._client = client
+        self._registry = registry
         self._key = key
         self._value = value
-        self._driver_side = sc is not None
-        self._payload: bytes | None = dumps(value) if sc is not None else None
+        self._driver_side = client is not None
+        self._payload: bytes | None = dumps(value) if client is not None else None
+        if registry is not None:
+            registry[key] = self
         self._shipped = False
         self._destroyed = False
         self._lock = threading.Lock()
@@ -129,7 +162,7 @@ class Broadcast(Generic[T]):
                 f"Attempted to use broadcast variable {self._key} after it was destroyed"
             )
         if _collector.used is not None:
-            _collector.used.add(self)
+            _collector.used[self._key] = self._ensure_shipped
         return (_worker_broadcast, (self._key,))
 
     def _ensure_shipped(self) -> None:
@@ -139,14 +172,18 @@ class Broadcast(Generic[T]):
                 return
             if self._destroyed:
                 raise RuntimeError("Attempted to use broadcast variable after it was destroyed")
-            assert self._sc is not None and self._payload is not None
-            self._sc._client.register_plugin(
-                _BroadcastPlugin(self._key, self._payload), name=self._key
-            )
+            assert self._client is not None and self._payload is not None
+            self._client.register_plugin(_BroadcastPlugin(self._key, self._payload), name=self._key)
             self._shipped = True
 
     def unpersist(self, blocking: bool = False) -> None:
-        """Delete the copies on the workers; a later use ships the value again."""
+        """Delete the copies on the workers; a later use ships the value again.
+
+        Parameters
+        ----------
+        blocking : bool
+            Accepted for compatibility; the copies are deleted at once.
+        """
         self._require_driver("unpersist")
         with self._lock:
             if self._shipped:
@@ -154,25 +191,60 @@ class Broadcast(Generic[T]):
                 self._remove_from_workers()
 
     def destroy(self, blocking: bool = False) -> None:
-        """Delete the value everywhere; the broadcast cannot be used afterwards."""
+        """Delete the value everywhere; the broadcast cannot be used afterwards.
+
+        Parameters
+        ----------
+        blocking : bool
+            Accepted for compatibility; the copies are deleted at once.
+        """
         self._require_driver("destroy")
         self.unpersist(blocking)
         with self._lock:
             self._destroyed = True
             self._payload = None
             self._value = None
-        if self._sc is not None:
-            self._sc._broadcasts.pop(self._key, None)
+        if self._registry is not None:
+            self._registry.pop(self._key, None)
 
     def dump(self, value: T, f: IO[bytes]) -> None:
-        """Pickle ``value`` into the open binary file ``f``."""
+        """Pickle a value into an open binary file.
+
+        Parameters
+        ----------
+        value : object
+            The value.
+        f : binary file
+            Where to write it.
+        """
         f.write(dumps(value))
 
     def load(self, file: IO[bytes]) -> T:
-        """Unpickle a value written by :meth:`dump`."""
+        """Unpickle a value written by :meth:`dump`.
+
+        Parameters
+        ----------
+        file : binary file
+            Where to read it from.
+
+        Returns
+        -------
+        object
+        """
         return pickle.load(file)
 
     def load_from_path(self, path: str) -> T:
+        """Unpickle a value written by :meth:`dump` to a file.
+
+        Parameters
+        ----------
+        path : str
+            The file's path.
+
+        Returns
+        -------
+        object
+        """
         with open(path, "rb") as f:
             return self.load(f)
 
@@ -181,7 +253,7 @@ class Broadcast(Generic[T]):
             raise RuntimeError(f"Broadcast can only be {operation}ed in the driver")
 
     def _remove_from_workers(self) -> None:
-        client = self._sc._client if self._sc is not None else None
+        client = self._client
         if client is None or client.status != "running":
             return
         try:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["SparkConf"]
 
@@ -26,9 +28,18 @@ SUBMIT_CONF_VARIABLE = "SPARKISH_SUBMIT_CONF"
 class SparkConf:
     """Configuration for a sparkish application, as ``spark.*`` and ``sparkish.*`` key/values.
 
-    Values are stored as strings, like PySpark. With ``loadDefaults`` (the default) the settings
-    given to ``sparkish-submit --conf`` are loaded.
+    Values are stored as strings, like PySpark.
 
+    Parameters
+    ----------
+    loadDefaults : bool
+        Load the settings given to ``sparkish-submit --conf`` (and
+        ``SparkContext.setSystemProperty``).
+    _jvm, _jconf
+        Accepted for compatibility with PySpark's signature; ignored.
+
+    Examples
+    --------
     >>> conf = SparkConf(loadDefaults=False)
     >>> conf.setAll([("a", "1"), ("b", "2")]).getAll()
     [('a', '1'), ('b', '2')]
@@ -38,7 +49,7 @@ class SparkConf:
     (True, False)
     """
 
-    def __init__(self, loadDefaults: bool = True, _jvm=None, _jconf=None) -> None:
+    def __init__(self, loadDefaults: bool = True, _jvm: Any = None, _jconf: Any = None) -> None:
         self._conf: dict[str, str] = {}
         if loadDefaults:
             submitted = os.environ.get(SUBMIT_CONF_VARIABLE)
@@ -47,26 +58,85 @@ class SparkConf:
                     self._conf[key] = str(value)
 
     def set(self, key: str, value: object) -> SparkConf:
-        """Set a configuration property (stored as ``str(value)``)."""
+        """Set a configuration property.
+
+        Parameters
+        ----------
+        key : str
+            The property's name.
+        value : object
+            Its value, stored as ``str(value)``.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         self._conf[key] = str(value)
         return self
 
     def setIfMissing(self, key: str, value: object) -> SparkConf:
-        """Set a property only if it is not already set."""
+        """Set a property only if it is not already set.
+
+        Parameters
+        ----------
+        key : str
+            The property's name.
+        value : object
+            Its value, stored as ``str(value)``.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         if key not in self._conf:
             self.set(key, value)
         return self
 
     def setMaster(self, value: str) -> SparkConf:
-        """Set the master URL, e.g. ``local[4]`` or ``dask://scheduler:8786``."""
+        """Set the master URL (``spark.master``).
+
+        Parameters
+        ----------
+        value : str
+            ``local``, ``local[N]``, ``local[*]``, ``dask://host:port``...
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         return self.set("spark.master", value)
 
     def setAppName(self, value: str) -> SparkConf:
-        """Set the application name."""
+        """Set the application name (``spark.app.name``).
+
+        Parameters
+        ----------
+        value : str
+            The name.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         return self.set("spark.app.name", value)
 
     def setSparkHome(self, value: str) -> SparkConf:
-        """Accepted for compatibility; sparkish needs no Spark installation."""
+        """Accepted for compatibility; sparkish needs no Spark installation.
+
+        Parameters
+        ----------
+        value : str
+            Stored as ``spark.home``.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         return self.set("spark.home", value)
 
     def setExecutorEnv(
@@ -75,21 +145,59 @@ class SparkConf:
         value: str | None = None,
         pairs: list[tuple[str, str]] | None = None,
     ) -> SparkConf:
-        """Set environment variables for the local worker processes."""
+        """Set environment variables of the local worker processes.
+
+        Parameters
+        ----------
+        key : str, optional
+            A variable's name (with ``value``).
+        value : str, optional
+            Its value.
+        pairs : list of (str, str), optional
+            Several ``(name, value)`` pairs instead of ``key`` and ``value``.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         if (key is not None and pairs is not None) or (key is None and pairs is None):
             raise ValueError("Either pass one key-value pair or a list of pairs")
         for variable, setting in [(key, value)] if key is not None else pairs or []:
             self.set(f"spark.executorEnv.{variable}", setting)
         return self
 
-    def setAll(self, pairs: list[tuple[str, str]]) -> SparkConf:
-        """Set several properties from a list of ``(key, value)`` pairs."""
+    def setAll(self, pairs: Iterable[tuple[str, object]]) -> SparkConf:
+        """Set several properties.
+
+        Parameters
+        ----------
+        pairs : iterable of (str, object)
+            ``(key, value)`` pairs.
+
+        Returns
+        -------
+        SparkConf
+            This configuration.
+        """
         for key, value in pairs:
             self.set(key, value)
         return self
 
     def get(self, key: str, defaultValue: str | None = None) -> str | None:
-        """The value of ``key``, or ``defaultValue`` if it is not set."""
+        """The value of a property.
+
+        Parameters
+        ----------
+        key : str
+            The property's name.
+        defaultValue : str, optional
+            Returned when the property is not set.
+
+        Returns
+        -------
+        str or None
+        """
         return self._conf.get(key, defaultValue)
 
     def getAll(self) -> list[tuple[str, str]]:
@@ -97,37 +205,22 @@ class SparkConf:
         return list(self._conf.items())
 
     def contains(self, key: str) -> bool:
-        """Whether ``key`` is set."""
+        """Whether a property is set.
+
+        Parameters
+        ----------
+        key : str
+            The property's name.
+
+        Returns
+        -------
+        bool
+        """
         return key in self._conf
 
     def toDebugString(self) -> str:
         """The properties as ``key=value`` lines, sorted by key."""
         return "\n".join(f"{key}={value}" for key, value in sorted(self._conf.items()))
-
-    def _copy(self) -> SparkConf:
-        copy = SparkConf(loadDefaults=False)
-        copy._conf = dict(self._conf)
-        return copy
-
-    def _get_int(self, key: str, default: int) -> int:
-        value = self._conf.get(key)
-        if value is None:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"Configuration {key}={value!r} is not an integer") from None
-
-    def _get_bool(self, key: str, default: bool) -> bool:
-        value = self._conf.get(key)
-        if value is None:
-            return default
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise ValueError(f"Configuration {key}={value!r} is not a boolean")
 
     def __repr__(self) -> str:
         return f"<sparkish.conf.SparkConf object with {len(self._conf)} settings>"

@@ -20,13 +20,29 @@ get them too).
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import sys
 import threading
+from typing import TYPE_CHECKING, Any
 
+import fsspec
+from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-__all__ = ["SparkFiles"]
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "ImportPathPlugin",
+    "ShipFilesPlugin",
+    "SparkFiles",
+    "add_to_import_path",
+    "read_resource",
+    "set_driver_root",
+    "ship_files",
+]
 
 _WORKER_ROOT_NAME = "sparkish-files"
 
@@ -42,7 +58,17 @@ class SparkFiles:
 
     @classmethod
     def get(cls, filename: str) -> str:
-        """The absolute path of a file added through ``SparkContext.addFile``."""
+        """The absolute path of a file added through ``SparkContext.addFile``.
+
+        Parameters
+        ----------
+        filename : str
+            The file's name (its last path component when it was added).
+
+        Returns
+        -------
+        str
+        """
         return os.path.join(cls.getRootDirectory(), filename)
 
     @classmethod
@@ -51,8 +77,6 @@ class SparkFiles:
         if cls._root_directory is not None:
             return cls._root_directory
         try:
-            from distributed import get_worker
-
             worker = get_worker()
         except ValueError:
             raise RuntimeError(
@@ -62,7 +86,7 @@ class SparkFiles:
         return _worker_root(worker)
 
 
-def _worker_root(worker) -> str:
+def _worker_root(worker: Any) -> str:
     root = os.path.join(worker.local_directory, _WORKER_ROOT_NAME)
     os.makedirs(root, exist_ok=True)
     return root
@@ -70,8 +94,6 @@ def _worker_root(worker) -> str:
 
 def _unpack_archive(path: str) -> None:
     """Replace an archive file by a directory of the same name holding its contents."""
-    import shutil
-
     unpacked = f"{path}.unpacked-{os.getpid()}"
     shutil.unpack_archive(path, unpacked)
     os.remove(path)
@@ -85,7 +107,7 @@ class ShipFilesPlugin(WorkerPlugin):
         self.files = files
         self.unpack = unpack
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: Any) -> None:
         root = _worker_root(worker)
         for relative, content in self.files.items():
             target = os.path.join(root, relative)
@@ -100,3 +122,66 @@ class ShipFilesPlugin(WorkerPlugin):
                 _unpack_archive(target)
             else:
                 os.replace(temporary, target)
+
+
+def add_to_import_path(shipped: str) -> None:
+    """Put a shipped ``.py`` file's directory, or a shipped archive, on ``sys.path``."""
+    entry = os.path.dirname(shipped) if shipped.endswith(".py") else shipped
+    if entry not in sys.path:
+        sys.path.insert(1, entry)
+    importlib.invalidate_caches()
+
+
+class ImportPathPlugin(WorkerPlugin):
+    """Puts a file shipped with ``addPyFile`` on each worker's import path."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def setup(self, worker: Any) -> None:
+        add_to_import_path(os.path.join(_worker_root(worker), self.name))
+
+
+def read_resource(path: str, operation: str, recursive: bool) -> dict[str, bytes]:
+    """The files at ``path`` (any fsspec URL), as ``{relative path: content}``."""
+    fs, resolved = fsspec.core.url_to_fs(path)
+    if not fs.exists(resolved):
+        raise FileNotFoundError(f"{operation}: {path} does not exist")
+    name = os.path.basename(resolved.rstrip("/"))
+    if fs.isdir(resolved):
+        if not recursive:
+            raise ValueError(f"{operation}: {path} is a directory; pass recursive=True")
+        return {
+            os.path.join(name, os.path.relpath(child, resolved)): fs.cat_file(child)
+            for child in fs.find(resolved)
+        }
+    return {name: fs.cat_file(resolved)}
+
+
+def ship_files(
+    client: Client, files: dict[str, bytes], plugin_name: str, unpack: bool = False
+) -> None:
+    """Copy files into the driver's SparkFiles root and install them on every worker."""
+    root = SparkFiles.getRootDirectory()
+    for relative, content in files.items():
+        target = os.path.join(root, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        with open(target, "wb") as f:
+            f.write(content)
+        if unpack:
+            _unpack_archive(target)
+    client.register_plugin(ShipFilesPlugin(files, unpack), name=plugin_name)
+
+
+def set_driver_root(directory: str | None, only_under: str | None = None) -> None:
+    """Set where ``SparkFiles`` finds added files in the driver (``None``: no context runs).
+
+    With ``only_under``, change it only if the current root is inside that directory (a
+    context stopping must not clear the root of a newer one).
+    """
+    current = SparkFiles._root_directory  # noqa: SLF001 - the class's own module
+    if only_under is not None and not (current and current.startswith(only_under)):
+        return
+    SparkFiles._root_directory = directory  # noqa: SLF001 - the class's own module

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Collection, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -20,19 +20,19 @@ class ResultIterable(Iterable[T], Generic[T]):
 
     __slots__ = ("data", "index", "maxindex")
 
-    def __init__(self, data: Sized) -> None:
+    def __init__(self, data: Collection[T]) -> None:
         self.data = data
         self.index = 0
         self.maxindex = len(data)
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self.data)  # type: ignore[call-overload]
+        return iter(self.data)
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __repr__(self) -> str:
-        return f"ResultIterable({list(self.data)!r})"  # type: ignore[call-overload]
+        return f"ResultIterable({list(self.data)!r})"
 
     def __reduce__(self):
         return (ResultIterable, (self.data,))

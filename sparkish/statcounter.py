@@ -44,6 +44,13 @@ def _bad_value_error(value: Any) -> TypeError:
 class StatCounter:
     """Count, mean, variance, min and max of numbers, computed in one pass.
 
+    Parameters
+    ----------
+    values : iterable of numbers, optional
+        The values counted first.
+
+    Examples
+    --------
     >>> stats = StatCounter([1, 2, 3])
     >>> stats
     (count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)
@@ -91,6 +98,18 @@ class StatCounter:
     def merge(self, value: float) -> StatCounter:
         """Add one value and return this counter.
 
+        Parameters
+        ----------
+        value : number
+            The value to add.
+
+        Returns
+        -------
+        StatCounter
+            This counter.
+
+        Examples
+        --------
         >>> StatCounter().merge(2).merge(4).mean()
         3.0
         """
@@ -108,6 +127,18 @@ class StatCounter:
     def mergeStats(self, other: StatCounter) -> StatCounter:
         """Add the values summarised by another counter and return this counter.
 
+        Parameters
+        ----------
+        other : StatCounter
+            The counter whose statistics are added.
+
+        Returns
+        -------
+        StatCounter
+            This counter.
+
+        Examples
+        --------
         >>> left, right = StatCounter([1.0, 2.0]), StatCounter([3.0, 4.0, 5.0])
         >>> left.mergeStats(right).mean(), left.count(), left.max()
         (3.0, 5, 5.0)
@@ -224,9 +255,19 @@ class StatCounter:
     def asDict(self, sample: bool = False) -> dict[str, float]:
         """Return the statistics as a dict.
 
-        As in PySpark, the default gives the *sample* stdev and variance and ``sample=True``
-        the population ones.
+        Parameters
+        ----------
+        sample : bool
+            As in PySpark, the default gives the *sample* stdev and variance and
+            ``sample=True`` the population ones.
 
+        Returns
+        -------
+        dict
+            ``count``, ``mean``, ``sum``, ``min``, ``max``, ``stdev`` and ``variance``.
+
+        Examples
+        --------
         >>> StatCounter([1.0, 2.0, 3.0, 4.0]).asDict()  # doctest: +NORMALIZE_WHITESPACE
         {'count': 4, 'mean': 2.5, 'sum': 10.0, 'min': 1.0, 'max': 4.0,
          'stdev': 1.2909944487358056, 'variance': 1.6666666666666667}

@@ -15,11 +15,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-__all__ = ["StorageLevel"]
+__all__ = ["StorageLevel", "as_storage_level"]
 
 
 class StorageLevel:
-    """Flags that say how a persisted RDD is stored, with PySpark's constants."""
+    """Flags that say how a persisted RDD is stored, with PySpark's constants.
+
+    Parameters
+    ----------
+    useDisk : bool
+        Write the partitions to the workers' local disks.
+    useMemory : bool
+        Keep the partitions in worker memory.
+    useOffHeap : bool
+        Accepted for compatibility (treated as memory).
+    deserialized : bool
+        Accepted for compatibility: partitions are always kept as pickled blocks.
+    replication : int
+        How many workers hold a copy.
+    """
 
     NONE: ClassVar[StorageLevel]
     DISK_ONLY: ClassVar[StorageLevel]
@@ -66,22 +80,6 @@ class StorageLevel:
         words.append(f"{self.replication}x Replicated")
         return " ".join(words)
 
-    @classmethod
-    def _coerce(cls, level: Any, operation: str) -> StorageLevel:
-        """Accept any object with StorageLevel's five attributes (e.g. PySpark's)."""
-        if isinstance(level, StorageLevel):
-            return level
-        try:
-            return cls(
-                bool(level.useDisk),
-                bool(level.useMemory),
-                bool(level.useOffHeap),
-                bool(level.deserialized),
-                int(level.replication),
-            )
-        except AttributeError:
-            raise TypeError(f"{operation}: expected a StorageLevel, got {level!r}") from None
-
     def _key(self) -> tuple:
         return (self.useDisk, self.useMemory, self.useOffHeap, self.deserialized, self.replication)
 
@@ -102,3 +100,28 @@ StorageLevel.MEMORY_AND_DISK = StorageLevel(True, True, False, False)
 StorageLevel.MEMORY_AND_DISK_2 = StorageLevel(True, True, False, False, 2)
 StorageLevel.OFF_HEAP = StorageLevel(True, True, True, False, 1)
 StorageLevel.MEMORY_AND_DISK_DESER = StorageLevel(True, True, False, True)
+
+
+def as_storage_level(level: Any, operation: str) -> StorageLevel:
+    """``level`` as a :class:`StorageLevel`; any object with StorageLevel's five attributes
+    (e.g. PySpark's) is accepted.
+
+    >>> as_storage_level(StorageLevel.DISK_ONLY, "RDD.persist") is StorageLevel.DISK_ONLY
+    True
+    >>> as_storage_level("MEMORY_ONLY", "RDD.persist")
+    Traceback (most recent call last):
+        ...
+    TypeError: RDD.persist: expected a StorageLevel, got 'MEMORY_ONLY'
+    """
+    if isinstance(level, StorageLevel):
+        return level
+    try:
+        return StorageLevel(
+            bool(level.useDisk),
+            bool(level.useMemory),
+            bool(level.useOffHeap),
+            bool(level.deserialized),
+            int(level.replication),
+        )
+    except AttributeError:
+        raise TypeError(f"{operation}: expected a StorageLevel, got {level!r}") from None

@@ -19,6 +19,8 @@ import runpy
 import sys
 import types
 
+import sparkish
+
 from .conf import SUBMIT_CONF_VARIABLE
 
 __all__ = ["main"]
@@ -70,8 +72,6 @@ def _settings(options: argparse.Namespace) -> dict[str, str]:
 
 
 def _install_pyspark_alias() -> None:
-    import sparkish
-
     for name in (
         "pyspark",
         "pyspark.context",

@@ -30,7 +30,7 @@ def _shared_context() -> SparkContext:
 def sc() -> SparkContext:
     """A ``local[2]`` context (two worker processes) shared by the tests that use it."""
     context = _shared_context()
-    context._thread_local.properties = {}
+    context._runtime.replace_local_properties({})
     return context
 
 

@@ -27,7 +27,7 @@ from distributed import Client
 
 import sparkish
 from sparkish import SparkConf, SparkContext, SparkFiles
-from sparkish.cluster import parse_master
+from sparkish.execution.cluster import parse_master
 from tests import helpers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def sparkish_worker_processes() -> dict[int, list[str]]:
     for child in psutil.Process().children(recursive=True):
         try:
             command = child.cmdline()
-            if "sparkish._worker_main" in command and not is_gone(child.pid):
+            if "sparkish.worker.main" in command and not is_gone(child.pid):
                 found[child.pid] = command
         except psutil.NoSuchProcess:
             pass
@@ -100,7 +100,7 @@ def test_local_masters_start_and_stop_their_worker_processes(
     before = set(sparkish_worker_processes())
     sc = SparkContext(master, conf=local_conf())
     try:
-        workers = sc._client.scheduler_info(n_workers=-1)["workers"]
+        workers = sc.dask_client.scheduler_info(n_workers=-1)["workers"]
         assert len(workers) == processes
         assert [worker["nthreads"] for worker in workers.values()] == [threads] * processes
         if memory is not None:
@@ -110,9 +110,9 @@ def test_local_masters_start_and_stop_their_worker_processes(
         started = {
             pid: cmd for pid, cmd in sparkish_worker_processes().items() if pid not in before
         }
-        assert set(started) == set(sc._cluster.worker_pids.values())
+        assert set(started) == set(sc._runtime.cluster.worker_pids.values())
         assert len(started) == processes
-        scheduler_address = sc._cluster.scheduler_address
+        scheduler_address = sc._runtime.cluster.scheduler_address
         assert all(scheduler_address in command for command in started.values())
 
         ran_on = {pid for pid, _ in helpers.on_every_slot(sc, lambda: None, tmp_path)}
@@ -154,6 +154,20 @@ def test_bad_master_urls_are_refused_by_name(no_context: None, master: str) -> N
     assert set(sparkish_worker_processes()) == before
 
 
+@pytest.mark.timeout(120)
+def test_workers_that_cannot_start_are_reported_with_their_exit_code(no_context: None) -> None:
+    # Python refuses an invalid PYTHONHASHSEED at start-up and exits with code 1.
+    conf = local_conf().set("sparkish.python.hashSeed", "not-a-number")
+    before = set(sparkish_worker_processes())
+    with pytest.raises(RuntimeError, match="failed to start") as raised:
+        SparkContext("local[1]", conf=conf)
+    message = str(raised.value)
+    assert "local-0 exited with code 1" in message, message
+    assert "None" not in message, message
+    assert SparkContext._active_spark_context is None
+    assert set(sparkish_worker_processes()) == before
+
+
 @pytest.mark.timeout(60)
 def test_an_unreachable_scheduler_fails_within_the_connect_timeout(no_context: None) -> None:
     with socket.socket() as placeholder:
@@ -171,7 +185,7 @@ def test_start_and_stop_three_times_in_one_process(no_context: None) -> None:
     application_ids = set()
     for round_number in range(3):
         sc = SparkContext("local[2]", f"round-{round_number}", conf=local_conf())
-        pids = set(sc._cluster.worker_pids.values())
+        pids = set(sc._runtime.cluster.worker_pids.values())
         assert not pids & seen_pids
         seen_pids |= pids
         application_ids.add(sc.applicationId)
@@ -232,14 +246,14 @@ def test_a_killed_worker_is_replaced_and_gets_the_added_files(
     with SparkContext("local[2]", conf=local_conf()) as sc:
         sc.addFile(str(shipped))
         lookup = sc.broadcast({"key": "broadcast value"})
-        victim_name, victim_pid = sorted(sc._cluster.worker_pids.items())[0]
+        victim_name, victim_pid = sorted(sc._runtime.cluster.worker_pids.items())[0]
         os.kill(victim_pid, signal.SIGKILL)
         wait_until(
-            lambda: sc._cluster.worker_pids.get(victim_name) not in (None, victim_pid),
+            lambda: sc._runtime.cluster.worker_pids.get(victim_name) not in (None, victim_pid),
             "the supervisor started a replacement",
         )
         wait_until(
-            lambda: len(sc._client.scheduler_info(n_workers=-1)["workers"]) == 2,
+            lambda: len(sc.dask_client.scheduler_info(n_workers=-1)["workers"]) == 2,
             "the replacement joined the scheduler",
         )
 
@@ -247,7 +261,7 @@ def test_a_killed_worker_is_replaced_and_gets_the_added_files(
             return Path(SparkFiles.get("shipped.txt")).read_text(), lookup.value["key"]
 
         results = helpers.on_every_slot(sc, read, tmp_path)
-        assert {pid for pid, _ in results} == set(sc._cluster.worker_pids.values())
+        assert {pid for pid, _ in results} == set(sc._runtime.cluster.worker_pids.values())
         assert [report for _, report in results] == [("still here", "broadcast value")] * 2
 
 
@@ -258,12 +272,12 @@ def test_a_context_that_lost_all_its_workers_fails_jobs_instead_of_hanging(
     sc = SparkContext("local[1]", conf=local_conf())
     try:
         for _ in range(21):
-            pid = sc._cluster.worker_pids.get("local-0")
+            pid = sc._runtime.cluster.worker_pids.get("local-0")
             if pid is None:
                 break
             os.kill(pid, signal.SIGKILL)
             wait_until(
-                lambda pid=pid: sc._cluster.worker_pids.get("local-0") != pid,
+                lambda pid=pid: sc._runtime.cluster.worker_pids.get("local-0") != pid,
                 "the worker is replaced or given up",
             )
         outcome: dict[str, Any] = {}
@@ -280,7 +294,7 @@ def test_a_context_that_lost_all_its_workers_fails_jobs_instead_of_hanging(
         assert not thread.is_alive(), "the action hangs"
         assert outcome.get("result") == 3 or "worker" in str(outcome.get("error"))
     finally:
-        sc._job_runner.cancel(lambda record: True, "test cleanup")
+        sc._runtime.jobs.cancel(lambda record: True, "test cleanup")
         sc.stop()
 
 
@@ -298,7 +312,7 @@ UNGUARDED_SCRIPT = textwrap.dedent(
         return len(word) % 3 + 1
 
     sc = SparkContext("local[2]", "unguarded script")
-    print("WORKERS", *sorted(sc._cluster.worker_pids.values()))
+    print("WORKERS", *sorted(sc._runtime.cluster.worker_pids.values()))
     words = "the quick brown fox jumps over the lazy dog the end".split()
     counts = (
         sc.parallelize(words, 3)
@@ -551,7 +565,8 @@ SHADOW_PACKAGES = {
     # another sparkish version is installed on the worker
     "mismatched": {
         "__init__.py": "__version__ = '0.0.1'\n",
-        "_remote_checks.py": textwrap.dedent(
+        "worker/__init__.py": "",
+        "worker/environment.py": textwrap.dedent(
             """
             import sys
 
@@ -576,6 +591,7 @@ def broken_dask_clusters(
             package = directory / "shadow" / "sparkish"
             package.mkdir(parents=True)
             for name, text in files.items():
+                (package / name).parent.mkdir(parents=True, exist_ok=True)
                 (package / name).write_text(text)
             clusters[kind] = ExternalDaskCluster(directory, 1, [str(package.parent)], kind)
         for cluster in clusters.values():

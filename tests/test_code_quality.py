@@ -1,4 +1,7 @@
-"""The code base stays ruff-clean (lint and format), as CI checks on every run."""
+"""The code base stays ruff-clean (lint and format) and type-checks, as CI checks on every run.
+
+The versions of ruff and mypy are pinned in ``pyproject.toml``, and so are their settings.
+"""
 
 from __future__ import annotations
 
@@ -26,4 +29,11 @@ def test_ruff_lint_is_clean():
 
 def test_ruff_format_is_clean():
     result = _ruff("format", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_no_type_errors():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr

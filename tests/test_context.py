@@ -60,7 +60,7 @@ def sparkish_worker_pids() -> set[int]:
     pids = set()
     for child in psutil.Process().children(recursive=True):
         try:
-            if "sparkish._worker_main" in child.cmdline() and not is_gone(child.pid):
+            if "sparkish.worker.main" in child.cmdline() and not is_gone(child.pid):
                 pids.add(child.pid)
         except psutil.NoSuchProcess:
             pass
@@ -71,10 +71,10 @@ def close_leaked_clusters() -> int:
     """Close local clusters that no context owns any more (left behind by a failed start)."""
     import gc
 
-    from sparkish.cluster import LocalProcessCluster
+    from sparkish.execution.cluster import LocalProcessCluster
 
     active = SparkContext._active_spark_context
-    owned = active._cluster if active is not None else None
+    owned = active._runtime.cluster if active is not None else None
     leaked = [
         candidate
         for candidate in gc.get_objects()
@@ -158,7 +158,7 @@ def test_only_one_context_may_be_active(sc: SparkContext) -> None:
 
 def test_context_manager_stops_the_context_and_its_workers(no_context: None) -> None:
     with SparkContext("local[2]", "managed", conf=local_conf()) as sc:
-        pids = set(sc._cluster.worker_pids.values())
+        pids = set(sc._runtime.cluster.worker_pids.values())
         assert pids <= sparkish_worker_pids()
         assert sc.parallelize(range(4), 2).map(lambda x: x * 2).collect() == [0, 2, 4, 6]
     assert sc._stopped
@@ -214,7 +214,7 @@ def test_stop_during_a_running_job_fails_that_job(no_context: None, tmp_path: Pa
         return x
 
     job = JobThread(lambda: sc.parallelize(range(2), 2).map(wait).collect())
-    pids = set(sc._cluster.worker_pids.values())
+    pids = set(sc._runtime.cluster.worker_pids.values())
     try:
         wait_until(lambda: len(marks(started)) == 2, "both tasks started")
         sc.stop()
@@ -333,7 +333,7 @@ def test_set_log_level(sc: SparkContext) -> None:
     try:
         sc.setLogLevel("error")  # case-insensitive, as in Spark
         assert logging.getLogger("sparkish").getEffectiveLevel() == logging.ERROR
-        assert set(sc._client.run(worker_levels).values()) == {logging.ERROR}
+        assert set(sc.dask_client.run(worker_levels).values()) == {logging.ERROR}
         sc.setLogLevel("INFO")
         assert logging.getLogger("sparkish").getEffectiveLevel() == logging.INFO
         with pytest.raises(ValueError, match="VERBOSE"):
@@ -666,7 +666,7 @@ def on_every_worker(sc: SparkContext, function: Callable[[], Any], tmp_path: Pat
     Every task waits until as many tasks run as there are workers: with one thread per worker,
     they then run on distinct processes.
     """
-    workers = len(sc._client.scheduler_info(n_workers=-1)["workers"])
+    workers = len(sc.dask_client.scheduler_info(n_workers=-1)["workers"])
     barrier = tmp_path / f"barrier-{uuid.uuid4().hex[:8]}"
     barrier.mkdir()
 
@@ -696,7 +696,7 @@ def test_add_file_reaches_every_worker(sc: SparkContext, tmp_path: Path) -> None
 
     results = on_every_worker(sc, read, tmp_path)
     assert set(results.values()) == {("hello workers", True)}
-    assert set(results) <= set(sc._cluster.worker_pids.values())
+    assert set(results) <= set(sc._runtime.cluster.worker_pids.values())
     assert Path(SparkFiles.get(name)).read_text() == "hello workers"  # the driver's copy
 
 

@@ -595,7 +595,7 @@ def test_helpers_accept_a_custom_partition_function() -> None:
 
 @pytest.mark.parametrize("helper", [partition_ids, bucket_pairs])
 def test_helpers_reject_bad_partition_counts(helper) -> None:
-    with pytest.raises(ValueError, match=f"{helper.__name__}: num_partitions must be at least 1"):
+    with pytest.raises(ValueError, match=f"{helper.__name__}: num_partitions must be positive"):
         helper([], 0)
     with pytest.raises(TypeError, match=f"{helper.__name__}: num_partitions must be an int"):
         helper([], 2.0)

@@ -1,6 +1,6 @@
 """The vectorised path for ``(int, int)`` records gives exactly what the general path gives.
 
-``sparkish/shuffle/_int_columns.py`` buckets int pairs as numpy arrays and sums them per key for
+``sparkish/shuffle/int_columns.py`` buckets int pairs as numpy arrays and sums them per key for
 ``reduceByKey(operator.add)``. These tests compare it with the general Python path: the same
 partition for every record, the same record order inside each partition, Python ints (never
 numpy scalars) in the results, and every fallback (bools, huge ints, sums beyond 64 bits, sparse
@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkish import SparkConf, SparkContext
-from sparkish.shuffle._int_columns import (
+from sparkish.shuffle.hashing import bucket_columns
+from sparkish.shuffle.int_columns import (
     bucket_int_columns,
     int_columns,
     sum_by_key,
 )
-from sparkish.shuffle.hashing import bucket_columns
 
 property_settings = settings(
     max_examples=25,

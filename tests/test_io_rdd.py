@@ -55,6 +55,7 @@ from benchmarks.jobs import rdd_wordcount
 from benchmarks.workloads import WorkloadParams
 from sparkish import SparkConf, SparkContext
 from sparkish.io import plan_text_splits, read_text_split
+from sparkish.settings import Settings
 from tests.helpers import lines_totalling, numbered_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -182,18 +183,14 @@ def in_process_context(client: Any) -> SparkContext:
 
 @contextmanager
 def conf_settings(sc: SparkContext, settings: dict[str, str]) -> Iterator[None]:
-    """Set conf keys on a running context (sparkish reads them at call time), then undo."""
-    previous = {key: sc._conf.get(key) for key in settings}
-    for key, value in settings.items():
-        sc._conf.set(key, value)
+    """Run with these settings on a running context (as if it had been started with them)."""
+    runtime = sc._runtime
+    previous = runtime.settings
+    runtime.settings = Settings({**previous, **settings})
     try:
         yield
     finally:
-        for key, value in previous.items():
-            if value is None:
-                sc._conf._conf.pop(key, None)
-            else:
-                sc._conf.set(key, value)
+        runtime.settings = previous
 
 
 @pytest.fixture
@@ -205,7 +202,7 @@ def target(
     settings: dict[str, str] = {}
     if kind == "memory":
         context = in_process_context(request.getfixturevalue("in_process_client"))
-        context._thread_local.properties = {}
+        context._runtime.replace_local_properties({})
         root_url = f"memory:///sparkish-rdd-io/{uuid.uuid4().hex}"
     else:
         context = request.getfixturevalue("sc")
@@ -615,7 +612,7 @@ def _kill_the_victim(target: Target, markers: Path, killed: list[tuple[int, list
         return
     (victim,) = markers.glob("victim-*")
     pid = int(victim.name.split("-")[1])
-    if pid in target.sc._cluster.worker_pids.values():
+    if pid in target.sc._runtime.cluster.worker_pids.values():
         attempts = [name for name in target.find("retried") if name.endswith("part-00005")]
         (markers / "killed").touch()  # before the kill: the retried attempt must not wait
         os.kill(pid, signal.SIGKILL)
@@ -650,7 +647,8 @@ def test_worker_killed_during_a_write_leaves_exact_output(target: Target, tmp_pa
     # The supervisor replaced the killed worker.
     assert wait_until(
         lambda: (
-            len(sc._cluster.worker_pids) == 2 and killed_pid not in sc._cluster.worker_pids.values()
+            len(sc._runtime.cluster.worker_pids) == 2
+            and killed_pid not in sc._runtime.cluster.worker_pids.values()
         )
     )
 
@@ -878,7 +876,7 @@ def test_webhdfs_user_comes_from_the_conf_key(sc: SparkContext, hdfs_cluster) ->
     lines = [f"line {i} é" for i in range(100)]
 
     with conf_settings(sc, {}):
-        assert sc._conf.get(WEBHDFS_USER_KEY) is None
+        assert sc._runtime.settings.get(WEBHDFS_USER_KEY) is None
         # Without a user, WebHDFS requests run as Hadoop's static user 'dr.who'.
         error = error_of(lambda: sc.parallelize(lines, 3).saveAsTextFile(webhdfs_out))
     assert isinstance(error, PermissionError) and f"{directory}/out" in str(error), error

@@ -6,7 +6,7 @@ import operator
 
 from distributed import get_task_stream
 
-from sparkish._serialize import Block
+from sparkish.serialization import Block
 
 
 def _ten_step_chain(sc):
@@ -25,17 +25,17 @@ def _model():
 
 def test_ten_step_narrow_chain_runs_one_task_per_partition(sc):
     chain = _ten_step_chain(sc)
-    with get_task_stream(client=sc._client) as stream:
+    with get_task_stream(client=sc.dask_client) as stream:
         result = chain.collect()
     assert result == _model()
-    assert sc._job_runner.last_task_count == 8
+    assert sc._runtime.jobs.completed[-1].task_count == 8
     executed = {task["key"] for task in stream.data}
     assert len(executed) == 8, sorted(executed)
 
 
 def test_count_runs_in_the_tasks(sc):
     chain = _ten_step_chain(sc)
-    with get_task_stream(client=sc._client) as stream:
+    with get_task_stream(client=sc.dask_client) as stream:
         assert chain.count() == len(_model())
     assert len({task["key"] for task in stream.data}) == 8
 
@@ -43,12 +43,12 @@ def test_count_runs_in_the_tasks(sc):
 def test_persisted_partitions_are_opaque_blocks_on_the_workers(sc):
     rdd = sc.parallelize(range(200_000), 2).map(lambda x: (x, str(x))).cache()
     assert rdd.count() == 200_000
-    keys = [future.key for future in rdd._materialized.futures.values()]
+    keys = [future.key for future in rdd._materialized.held.futures()]
 
     def stored_types(dask_worker, keys=keys):
         return [type(dask_worker.data[key]).__name__ for key in keys if key in dask_worker.data]
 
-    found = [name for names in sc._client.run(stored_types).values() for name in names]
+    found = [name for names in sc.dask_client.run(stored_types).values() for name in names]
     assert sorted(found) == [Block.__name__, Block.__name__]
     rdd.unpersist()
 
@@ -58,5 +58,5 @@ def test_shuffle_graph_is_linear_in_map_and_reduce_partitions(sc):
     counts = pairs.reduceByKey(operator.add, 200)
     result = dict(counts.collect())
     assert result == {k: len(range(k, 20_000, 997)) for k in range(997)}
-    tasks = sc._job_runner.last_task_count
+    tasks = sc._runtime.jobs.completed[-1].task_count
     assert tasks == 200 + 1 + 200  # map tasks, the barrier, reduce tasks (never 200 x 200)

@@ -8,7 +8,9 @@ sparkish's scope are listed in ``OUT_OF_SCOPE`` with the reason (also given in t
 
 from __future__ import annotations
 
+import builtins
 import doctest
+import importlib
 import sys
 import tempfile
 import types
@@ -102,6 +104,30 @@ def _accept_jvm_exceptions(test: doctest.DocTest) -> None:
             example.exc_msg = "...\n"
 
 
+class _SubclassAwareChecker(doctest.OutputChecker):
+    """Accepts an exception whose class is a subclass of the expected built-in one, with the
+    same message: sparkish raises e.g. ``EmptyRDDError``, a ``ValueError``, where PySpark raises
+    a plain ``ValueError`` with that message."""
+
+    def check_output(self, want: str, got: str, optionflags: int) -> bool:
+        if super().check_output(want, got, optionflags):
+            return True
+        expected, _, expected_message = want.partition(": ")
+        actual, _, actual_message = got.partition(": ")
+        expected_class = getattr(builtins, expected, None)
+        module, _, name = actual.rpartition(".")
+        try:
+            actual_class = getattr(importlib.import_module(module), name) if module else None
+        except ImportError:
+            return False
+        return (
+            isinstance(expected_class, type)
+            and isinstance(actual_class, type)
+            and issubclass(actual_class, expected_class)
+            and super().check_output(expected_message, actual_message, optionflags)
+        )
+
+
 @pytest.mark.parametrize("name,test", EXAMPLES, ids=[name for name, _ in EXAMPLES])
 def test_pyspark_docstring_example(name, test, sc, monkeypatch):
     if name in OUT_OF_SCOPE:
@@ -115,7 +141,9 @@ def test_pyspark_docstring_example(name, test, sc, monkeypatch):
     with tempfile.TemporaryDirectory() as checkpoints:
         sc.setCheckpointDir(checkpoints)
         test.globs = _globals(sc)
-        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner = doctest.DocTestRunner(
+            checker=_SubclassAwareChecker(), optionflags=doctest.ELLIPSIS
+        )
         output: list[str] = []
         result = runner.run(test, out=output.append)
     if name == "SparkContext" and sparkish.SparkContext._active_spark_context is not None:

@@ -248,11 +248,11 @@ def test_persisted_partitions_are_computed_once(sc, level):
     assert rdd.getStorageLevel() == (StorageLevel.MEMORY_ONLY if level is None else level)
     expected = [x * 2 for x in data]
     assert rdd.count() == len(data)
-    first_job_tasks = sc._job_runner.last_task_count
+    first_job_tasks = sc._runtime.jobs.completed[-1].task_count
     assert computed.value == len(data)
     assert rdd.collect() == expected
     # The second job reads the persisted partitions: one task per partition, none upstream.
-    assert sc._job_runner.last_task_count == 4 < first_job_tasks
+    assert sc._runtime.jobs.completed[-1].task_count == 4 < first_job_tasks
     assert rdd.map(lambda x: x + 1).sum() == sum(expected) + len(data)
     assert rdd.glom().collect() == slice_model(expected, 4)
     assert computed.value == len(data)
@@ -1118,7 +1118,7 @@ def test_take_one_of_a_hundred_partitions_computes_one_partition(sc):
     rdd = sc.parallelize(range(100), 100).map(record)
     assert rdd.take(1) == [0]
     assert computed.value == 1
-    assert sc._job_runner.last_task_count == 1
+    assert sc._runtime.jobs.completed[-1].task_count == 1
     assert rdd.first() == 0
     assert rdd.isEmpty() is False
     assert computed.value == 3

@@ -60,7 +60,7 @@ def block_until(release: Path, limit: float = 120.0) -> None:
 def on_every_slot(sc: SparkContext, function: Callable[[], Any], tmp_path: Path) -> list:
     """``helpers.on_every_slot``, checking that the tasks reached every worker process."""
     results = helpers.on_every_slot(sc, function, tmp_path)
-    workers = sc._client.scheduler_info(n_workers=-1)["workers"]
+    workers = sc.dask_client.scheduler_info(n_workers=-1)["workers"]
     assert len({pid for pid, _ in results}) == len(workers), "tasks did not reach every worker"
     return results
 
@@ -318,7 +318,7 @@ def test_a_killed_attempt_does_not_count(no_context: None, tmp_path: Path) -> No
     try:
         wait_until(lambda: marks(tmp_path, "p0") and marks(tmp_path, "p1"), "both tasks run")
         [victim] = marks(tmp_path, "p0")
-        assert victim in sc._cluster.worker_pids.values()
+        assert victim in sc._runtime.cluster.worker_pids.values()
         os.kill(victim, signal.SIGKILL)  # partition 0's updates are already added there
     finally:
         release.touch()
@@ -361,7 +361,7 @@ def test_tasks_recomputed_after_a_worker_loss_count_once(no_context: None, tmp_p
             "five partitions finished and the sixth runs",
         )
         # Both workers die: the finished partitions' results are lost and recomputed.
-        for pid in list(sc._cluster.worker_pids.values()):
+        for pid in list(sc._runtime.cluster.worker_pids.values()):
             os.kill(pid, signal.SIGKILL)
     finally:
         release.touch()

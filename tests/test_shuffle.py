@@ -563,7 +563,7 @@ def test_lookup_with_partitioner_runs_one_reduce_task(sc):
     # once the shuffle output exists, a lookup is a single task
     partitioned.count()
     assert sorted(partitioned.lookup(3)) == [0, 1, 2]
-    assert sc._job_runner.last_task_count == 1
+    assert sc._runtime.jobs.completed[-1].task_count == 1
 
 
 def test_lookup_with_partitioner_and_seed_dependent_key_type(sc):
@@ -823,7 +823,7 @@ def test_unhashable_keys_raise_a_type_error_naming_the_operation(sc, operation):
 
 def _shuffles_in_last_job(sc) -> int:
     """How many shuffles (P2P barriers) the graph of the last job ran."""
-    record = sc._job_runner.completed[-1]
+    record = sc._runtime.jobs.completed[-1]
     return sum(1 for key in record.keys if str(key).startswith("shuffle-barrier-"))
 
 
@@ -889,12 +889,12 @@ def test_operations_on_copartitioned_rdds_do_not_shuffle_again(sc):
         rdd.count()
     copartitioned = computed_left.join(computed_right)
     assert Counter(copartitioned.collect()) == model_join(left_pairs, right_pairs, "inner")
-    copartitioned_tasks = sc._job_runner.last_task_count
+    copartitioned_tasks = sc._runtime.jobs.completed[-1].task_count
     assert _shuffles_in_last_job(sc) == 0
     # ...while a join with a differently partitioned RDD shuffles both sides together
     computed_left.join(computed_other).collect()
     assert _shuffles_in_last_job(sc) == 1
-    assert copartitioned_tasks < sc._job_runner.last_task_count
+    assert copartitioned_tasks < sc._runtime.jobs.completed[-1].task_count
 
 
 def test_second_action_reuses_the_map_side(sc):
@@ -907,13 +907,13 @@ def test_second_action_reuses_the_map_side(sc):
     reduce_partitions = 5
     reduced = sc.parallelize(range(500), 6).map(tag).reduceByKey(add, reduce_partitions)
     first = unique_keys(reduced.collect())
-    assert sc._job_runner.last_task_count == 6 + 1 + reduce_partitions
+    assert sc._runtime.jobs.completed[-1].task_count == 6 + 1 + reduce_partitions
     assert mapped_records.value == 500
 
     assert unique_keys(reduced.collect()) == first
-    assert sc._job_runner.last_task_count == reduce_partitions
+    assert sc._runtime.jobs.completed[-1].task_count == reduce_partitions
     assert reduced.count() == 11
-    assert sc._job_runner.last_task_count == reduce_partitions
+    assert sc._runtime.jobs.completed[-1].task_count == reduce_partitions
     assert mapped_records.value == 500  # the map side did not run again
     assert first == {key: sum(x for x in range(500) if x % 11 == key) for key in range(11)}
 
@@ -951,7 +951,7 @@ def test_reduce_by_key_graph_is_linear_in_map_and_reduce_partitions(sc):
         .collect()
     )
     assert unique_keys(result) == dict.fromkeys(range(1000), 20)
-    tasks = sc._job_runner.last_task_count
+    tasks = sc._runtime.jobs.completed[-1].task_count
     assert tasks <= maps + reduces + 10
     assert tasks * 50 < maps * reduces
 

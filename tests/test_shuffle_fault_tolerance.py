@@ -161,16 +161,16 @@ def run_kill_between_map_side_and_reducers(
 def local_context(workers: int) -> SparkContext:
     conf = SparkConf().set("spark.ui.port", "0")
     context = SparkContext(f"local[{workers}]", "shuffle-fault-tolerance", conf=conf)
-    assert context._cluster is not None
-    assert len(context._cluster.worker_pids) == workers
+    assert context._runtime.cluster is not None
+    assert len(context._runtime.cluster.worker_pids) == workers
     return context
 
 
 def wait_for_local_restart(context: SparkContext, killed_pid: int, workers: int) -> None:
     wait_until(
         lambda: (
-            killed_pid not in context._cluster.worker_pids.values()
-            and len(context._client.scheduler_info(n_workers=-1)["workers"]) == workers
+            killed_pid not in context._runtime.cluster.worker_pids.values()
+            and len(context.dask_client.scheduler_info(n_workers=-1)["workers"]) == workers
         ),
         "the supervisor restarted the killed worker",
     )
@@ -178,7 +178,7 @@ def wait_for_local_restart(context: SparkContext, killed_pid: int, workers: int)
 
 def test_local_cluster_worker_killed_during_map_side(no_context, tmp_path):
     context = local_context(2)
-    worker_pids = set(context._cluster.worker_pids.values())
+    worker_pids = set(context._runtime.cluster.worker_pids.values())
 
     killed_pid = run_kill_during_map_side(context, tmp_path, worker_pids)
 
@@ -193,10 +193,10 @@ def test_local_cluster_worker_killed_during_map_side(no_context, tmp_path):
 
 def test_local_cluster_worker_killed_between_map_side_and_reducers(no_context, tmp_path):
     context = local_context(3)
-    worker_pids = set(context._cluster.worker_pids.values())
+    worker_pids = set(context._runtime.cluster.worker_pids.values())
 
     def kill_one_worker() -> int:
-        pid = min(context._cluster.worker_pids.values())
+        pid = min(context._runtime.cluster.worker_pids.values())
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -295,14 +295,14 @@ def dask_context(processes: DaskProcesses) -> SparkContext:
     port = processes.address.rsplit(":", 1)[1]
     context = SparkContext(f"dask://127.0.0.1:{port}", "shuffle-fault-tolerance")
     wait_until(
-        lambda: len(context._client.scheduler_info(n_workers=-1)["workers"]) == 2,
+        lambda: len(context.dask_client.scheduler_info(n_workers=-1)["workers"]) == 2,
         "both dask workers connected",
     )
     return context
 
 
 def dask_worker_pids(context: SparkContext, processes: DaskProcesses) -> set[int]:
-    pids = set(context._client.run(os.getpid).values())
+    pids = set(context.dask_client.run(os.getpid).values())
     assert len(pids) == 2
     assert pids <= processes.worker_process_pids(), "the workers are not the dask worker's children"
     return pids
@@ -310,10 +310,10 @@ def dask_worker_pids(context: SparkContext, processes: DaskProcesses) -> set[int
 
 def wait_for_nanny_restart(context: SparkContext, killed_pid: int) -> None:
     def restarted() -> bool:
-        workers = context._client.scheduler_info(n_workers=-1)["workers"]
+        workers = context.dask_client.scheduler_info(n_workers=-1)["workers"]
         if len(workers) != 2:
             return False
-        return killed_pid not in context._client.run(os.getpid).values()
+        return killed_pid not in context.dask_client.run(os.getpid).values()
 
     wait_until(restarted, "the nanny restarted the killed dask worker")
 

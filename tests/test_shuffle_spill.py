@@ -21,7 +21,7 @@ def test_group_by_key_larger_than_worker_memory(no_context):
     conf = SparkConf().set("spark.ui.enabled", "false")
     sc = SparkContext(f"local-cluster[2, 1, {WORKER_MEMORY_MIB}]", "spill", conf=conf)
     try:
-        pids = dict(sc._cluster.worker_pids)
+        pids = dict(sc._runtime.cluster.worker_pids)
         grouped = sc.parallelize(range(RECORDS), 90).map(_record).groupByKey(64)
         sizes = dict(grouped.mapValues(lambda values: sum(len(v) for v in values)).collect())
         assert len(sizes) == 5000
@@ -29,7 +29,7 @@ def test_group_by_key_larger_than_worker_memory(no_context):
         per_key = RECORDS // 5000
         assert set(sizes.values()) == {per_key * VALUE_BYTES}
         # No worker was lost to memory pressure: the same processes did all the work.
-        assert sc._cluster.worker_pids == pids
-        assert sc._cluster.restarts == 0
+        assert sc._runtime.cluster.worker_pids == pids
+        assert sc._runtime.cluster.restarts == 0
     finally:
         sc.stop()

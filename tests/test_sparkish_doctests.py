@@ -13,7 +13,7 @@ import sparkish
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(sparkish.__path__, prefix="sparkish.")
-    if not info.name.endswith("_worker_main")
+    if not info.name.endswith("worker.main")
 )
 
 
@@ -24,6 +24,6 @@ def test_docstring_examples(module_name, sc):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     output: list[str] = []
     for test in finder.find(module, module_name, globs={"sc": sc, **vars(module)}):
-        sc._thread_local.properties = {}
+        sc._runtime.replace_local_properties({})
         runner.run(test, out=output.append)
     assert runner.summarize(verbose=False).failed == 0, "".join(output)

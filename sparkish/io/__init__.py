@@ -44,8 +44,8 @@ A NameNode that refuses connections is reported at planning time with a ``Connec
 rather than after the HDFS client's minutes of retries.
 """
 
-from sparkish.io.compression import codec_for_name, codec_for_path, supported_codec_names
-from sparkish.io.readers import (
+from .compression import codec_for_name, codec_for_path, supported_codec_names
+from .readers import (
     DEFAULT_CHUNK_SIZE,
     read_binary_files,
     read_binary_records,
@@ -54,7 +54,7 @@ from sparkish.io.readers import (
     read_text_split_batches,
     read_whole_text_files,
 )
-from sparkish.io.splits import (
+from .splits import (
     DEFAULT_MAX_SPLIT_BYTES,
     DEFAULT_OPEN_COST_BYTES,
     FileSegment,
@@ -64,7 +64,7 @@ from sparkish.io.splits import (
     plan_text_splits,
     plan_whole_file_splits,
 )
-from sparkish.io.writers import (
+from .writers import (
     SUCCESS_MARKER,
     TEMPORARY_DIR,
     OutputCommitter,

@@ -166,7 +166,7 @@ def is_hidden(path: str) -> bool:
 
 def translate_error(exc: BaseException, operation: str, url: str) -> BaseException:
     """Return ``exc`` as a builtin ``OSError`` subclass whose message names operation and URL."""
-    if getattr(exc, "_sparkish_translated", False):
+    if getattr(exc, "sparkish_translated", False):
         return exc
     error_type: type[OSError] = OSError
     detail = str(exc)
@@ -184,12 +184,14 @@ def translate_error(exc: BaseException, operation: str, url: str) -> BaseExcepti
     detail = detail.splitlines()[0][:500] if detail else type(exc).__name__
     phrase = _PHRASES.get(error_type, "failed")
     translated = error_type(f"{operation}: {phrase}: {url} ({detail})")
-    translated._sparkish_translated = True  # type: ignore[attr-defined]
+    translated.sparkish_translated = True  # type: ignore[attr-defined]
     return translated
 
 
 def _http_error_type(exc: OSError) -> type[OSError] | None:
     status = getattr(getattr(exc, "response", None), "status_code", None)
+    if not isinstance(status, int):
+        return None
     return {403: PermissionError, 401: PermissionError, 404: FileNotFoundError}.get(status)
 
 
@@ -220,7 +222,9 @@ def split_path_list(paths: str) -> list[str]:
     >>> split_path_list("/a,/b/{x,y}/*.txt")
     ['/a', '/b/{x,y}/*.txt']
     """
-    entries, depth, current = [], 0, []
+    entries: list[str] = []
+    depth = 0
+    current: list[str] = []
     for char in paths:
         if char == "{":
             depth += 1
@@ -317,10 +321,16 @@ def _list_entry(
     return _expand(fs, info, url, operation, recursive)
 
 
+def strip_protocol(fs: AbstractFileSystem, path: str) -> str:
+    """``path`` as ``fs`` names it internally (some file systems list names with protocol)."""
+    # fsspec's own normalisation; it has no public equivalent.
+    return fs._strip_protocol(path)  # noqa: SLF001
+
+
 def _expand(
     fs: AbstractFileSystem, info: dict[str, Any], original_url: str, operation: str, recursive: bool
 ) -> list[InputFile]:
-    path = fs._strip_protocol(info["name"])
+    path = strip_protocol(fs, info["name"])
     url = display_url(fs, path, original_url)
     if info.get("type") != "directory":
         return [InputFile(fs, path, url, int(info.get("size") or 0))]
@@ -328,7 +338,7 @@ def _expand(
         children = fs.ls(path, detail=True)
     found: list[InputFile] = []
     for child in sorted(children, key=lambda child: child["name"]):
-        child_path = fs._strip_protocol(child["name"])
+        child_path = strip_protocol(fs, child["name"])
         if child_path.rstrip("/") == path.rstrip("/") or is_hidden(child_path):
             continue
         if child.get("type") == "directory":

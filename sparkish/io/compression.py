@@ -40,7 +40,7 @@ _GZIP_LEVEL = 6
 
 def _zstandard_module() -> Any:
     try:
-        import zstandard
+        import zstandard  # noqa: PLC0415 - an optional dependency
     except ImportError:
         return None
     return zstandard

@@ -22,13 +22,13 @@ The text reader reads big chunks (``chunk_size``, 16 MiB by default) and splits 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, BinaryIO
 
-from sparkish.io import _pickle_format
-from sparkish.io._filesystems import fs_errors
-from sparkish.io.compression import DecompressingReader, codec_for_name
-from sparkish.io.splits import FileSegment, InputSplit
+from . import _pickle_format
+from ._filesystems import fs_errors
+from .compression import DecompressingReader, codec_for_name
+from .splits import FileSegment, InputSplit
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -258,6 +258,7 @@ class _SegmentStream:
                     raise
         if segment.compression is not None:
             codec = codec_for_name(segment.compression)
+            assert codec is not None  # the planner only marks segments with known codecs
             return DecompressingReader(self._raw, codec, segment.url)
         return self._raw
 
@@ -269,7 +270,7 @@ class _SegmentStream:
 
 
 def _read_to_end(stream: Any, segment: FileSegment, operation: str) -> bytes:
-    pieces = []
+    pieces: list[bytes] = []
     while True:
         with fs_errors(operation, segment.url):
             data = stream.read(DEFAULT_CHUNK_SIZE)
@@ -297,94 +298,128 @@ def _segment_line_blocks(stream: Any, segment: FileSegment, chunk_size: int) -> 
     Reads are ``chunk_size`` bytes, but blocks are cut at about ``_BLOCK_SIZE`` bytes: scanning,
     decoding and splitting a block that fits in the CPU cache is several times faster.
     """
-    url = segment.url
-    whole_stream = segment.compression is not None
-    position = 0 if whole_stream else segment.start
-    limit = None if whole_stream else min(segment.end + 1, segment.file_size)
-    carry: list[bytes] = []  # a line that is ours and whose terminator has not been read yet
-    pending_cr = False  # the last block ended with '\r': a leading '\n' belongs to it
+    return _SegmentLines(stream, segment, chunk_size).blocks()
 
-    def read(size: int) -> bytes:
-        with fs_errors("textFile", url):
-            return stream.read(size)
 
-    def feed(data: bytes) -> bytes | None:
-        nonlocal pending_cr
-        if pending_cr and data:
-            pending_cr = False
+class _LineAssembler:
+    """Cuts a byte stream into blocks of whole lines, keeping the unfinished last line."""
+
+    def __init__(self) -> None:
+        self.carry: list[bytes] = []  # a line that is ours and whose end is not read yet
+        self.pending_cr = False  # the last block ended with '\r': a leading '\n' belongs to it
+
+    def feed(self, data: bytes) -> bytes | None:
+        """The complete lines that ``data`` finishes, or None."""
+        if self.pending_cr and data:
+            self.pending_cr = False
             if data[0] == _LF:
                 data = data[1:]
         cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if cut < 0:
             if data:
-                carry.append(data)
+                self.carry.append(data)
             return None
         complete = data[: cut + 1] if cut + 1 < len(data) else data
-        if carry:
-            carry.append(complete)
-            complete = b"".join(carry)
-            carry.clear()
+        if self.carry:
+            self.carry.append(complete)
+            complete = b"".join(self.carry)
+            self.carry.clear()
         if cut + 1 < len(data):
-            carry.append(data[cut + 1 :])
+            self.carry.append(data[cut + 1 :])
         else:
-            pending_cr = data[cut] == _CR
+            self.pending_cr = data[cut] == _CR
         return complete
 
-    if position > 0:
-        # The line in progress at `start` belongs to the previous segment: skip past the first
-        # terminator at or after `start`. One that sits at `end` or later leaves nothing for us.
+    def feed_blocks(self, data: bytes, start: int = 0) -> Iterator[bytes]:
+        """Feed ``data[start:]`` in cache-sized blocks; yield the complete lines."""
+        for offset in range(start, len(data), _BLOCK_SIZE):
+            block = self.feed(data[offset : offset + _BLOCK_SIZE])
+            if block:
+                yield block
+
+    def rest(self) -> bytes:
+        """The unfinished line, as it is."""
+        rest = b"".join(self.carry)
+        self.carry.clear()
+        return rest
+
+
+class _SegmentLines:
+    """The line blocks of one segment (see :func:`_segment_line_blocks`)."""
+
+    def __init__(self, stream: Any, segment: FileSegment, chunk_size: int) -> None:
+        self.stream = stream
+        self.segment = segment
+        self.chunk_size = chunk_size
+        whole_stream = segment.compression is not None
+        self.position = 0 if whole_stream else segment.start
+        self.limit = None if whole_stream else min(segment.end + 1, segment.file_size)
+        self.lines = _LineAssembler()
+
+    def read(self, size: int) -> bytes:
+        with fs_errors("textFile", self.segment.url):
+            return self.stream.read(size)
+
+    def blocks(self) -> Iterator[bytes]:
+        if self.position > 0:
+            first = self._skip_partial_first_line()
+            if first is None:
+                return
+            yield from first
+        if (yield from self._read_to_limit()):
+            yield from self._finish_last_line()
+
+    def _skip_partial_first_line(self) -> Iterator[bytes] | None:
+        """Skip the line in progress at ``start`` (it belongs to the previous segment): the
+        blocks after the first terminator at or after ``start``, or None when that terminator
+        is at ``end`` or later (nothing is ours)."""
+        assert self.limit is not None
         read_size = _FIRST_READ_SIZE
         while True:
-            want = min(read_size, limit - position)
-            data = read(want) if want > 0 else b""
+            want = min(read_size, self.limit - self.position)
+            data = self.read(want) if want > 0 else b""
             if not data:
+                return None
+            at = _first_terminator(data)
+            if at >= 0:
+                break
+            self.position += len(data)
+            read_size = min(2 * read_size, self.chunk_size)
+        if self.position + at >= self.segment.end:
+            return None
+        self.position += len(data)
+        self.lines.pending_cr = data[at] == _CR
+        return self.lines.feed_blocks(data, at + 1)
+
+    def _read_to_limit(self) -> Generator[bytes, None, bool]:
+        """Read up to ``end`` + 1; returns whether a line started there may still be open."""
+        limit = self.limit
+        while limit is None or self.position < limit:
+            size = self.chunk_size if limit is None else min(self.chunk_size, limit - self.position)
+            data = self.read(size)
+            if not data:
+                if self.lines.carry:
+                    yield self.lines.rest()
+                return False
+            self.position += len(data)
+            yield from self.lines.feed_blocks(data)
+        return True
+
+    def _finish_last_line(self) -> Iterator[bytes]:
+        """Read the line that started at or before ``end`` to its terminator, if one is open."""
+        read_size = _FIRST_READ_SIZE
+        while self.lines.carry:
+            data = self.read(read_size)
+            if not data:
+                yield self.lines.rest()
                 return
             at = _first_terminator(data)
-            if at < 0:
-                position += len(data)
-                read_size = min(2 * read_size, chunk_size)
-                continue
-            if position + at >= segment.end:
+            if at >= 0:
+                self.lines.carry.append(data[: at + 1])
+                yield self.lines.rest()
                 return
-            position += len(data)
-            pending_cr = data[at] == _CR
-            for offset in range(at + 1, len(data), _BLOCK_SIZE):
-                block = feed(data[offset : offset + _BLOCK_SIZE])
-                if block:
-                    yield block
-            break
-
-    while limit is None or position < limit:
-        data = read(chunk_size if limit is None else min(chunk_size, limit - position))
-        if not data:
-            if carry:
-                yield b"".join(carry)
-            return
-        position += len(data)
-        if len(data) <= _BLOCK_SIZE:
-            block = feed(data)
-            if block:
-                yield block
-            continue
-        for offset in range(0, len(data), _BLOCK_SIZE):
-            block = feed(data[offset : offset + _BLOCK_SIZE])
-            if block:
-                yield block
-
-    # Reached `end` + 1: finish the line that started at or before `end`, if one is open.
-    read_size = _FIRST_READ_SIZE
-    while carry:
-        data = read(read_size)
-        if not data:
-            yield b"".join(carry)
-            return
-        at = _first_terminator(data)
-        if at >= 0:
-            carry.append(data[: at + 1])
-            yield b"".join(carry)
-            return
-        carry.append(data)
-        read_size = min(2 * read_size, chunk_size)
+            self.lines.carry.append(data)
+            read_size = min(2 * read_size, self.chunk_size)
 
 
 def _block_to_lines(block: bytes, use_unicode: bool) -> list[Any]:

@@ -43,8 +43,9 @@ from typing import Any
 
 from fsspec.spec import AbstractFileSystem
 
-from sparkish.io._filesystems import InputFile, list_input_files
-from sparkish.io.compression import codec_for_path
+from ..validation import require_int
+from ._filesystems import InputFile, list_input_files
+from .compression import codec_for_path
 
 __all__ = [
     "DEFAULT_MAX_SPLIT_BYTES",
@@ -217,8 +218,7 @@ def plan_binary_record_splits(
     """
     operation = "binaryRecords"
     _check_planning_arguments(min_partitions, max_split_bytes, open_cost_bytes, operation)
-    if isinstance(record_length, bool) or not isinstance(record_length, int) or record_length < 1:
-        raise ValueError(f"{operation}: recordLength must be a positive int, got {record_length!r}")
+    require_int(record_length, operation, "recordLength")
     units = []
     for file in list_input_files(path, storage_options, operation):
         if file.size % record_length:
@@ -234,13 +234,9 @@ def plan_binary_record_splits(
 def _check_planning_arguments(
     min_partitions: int, max_split_bytes: int, open_cost_bytes: int, operation: str
 ) -> None:
-    for name, value, lowest in (
-        ("minPartitions", min_partitions, 0),
-        ("max_split_bytes", max_split_bytes, 1),
-        ("open_cost_bytes", open_cost_bytes, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-            raise ValueError(f"{operation}: {name} must be an int >= {lowest}, got {value!r}")
+    require_int(min_partitions, operation, "minPartitions", minimum=0)
+    require_int(max_split_bytes, operation, "max_split_bytes")
+    require_int(open_cost_bytes, operation, "open_cost_bytes", minimum=0)
 
 
 def _plan(
@@ -248,82 +244,103 @@ def _plan(
 ) -> list[InputSplit]:
     if not units:
         return []
-    sizes = [unit.file.size for unit in units]
-    weights = [size + open_cost for size in sizes]
-    prefix = [0]
-    for weight in weights:
-        prefix.append(prefix[-1] + weight)
-    total = prefix[-1]
-    count = len(units)
-    end_position = (count, 0)
+    stream = _WeightedStream(units, open_cost)
+    return stream.splits(stream.cuts(min_partitions, max_split_bytes))
 
-    def weight_at(position: tuple[int, int]) -> int:
+
+#: A position in the weighted stream: (index of the unit, byte offset inside it).
+_Position = tuple[int, int]
+
+
+class _WeightedStream:
+    """The input files laid end to end, each weighing its size plus the open cost."""
+
+    def __init__(self, units: list[_Unit], open_cost: int) -> None:
+        self.units = units
+        self.sizes = [unit.file.size for unit in units]
+        self.weights = [size + open_cost for size in self.sizes]
+        self.prefix = [0]
+        for weight in self.weights:
+            self.prefix.append(self.prefix[-1] + weight)
+        self.total = self.prefix[-1]
+        self.end: _Position = (len(units), 0)
+
+    def weight_at(self, position: _Position) -> int:
         index, offset = position
-        if index == count:
-            return total
+        if index == len(self.units):
+            return self.total
         if offset == 0:
-            return prefix[index]
-        return prefix[index] + offset * weights[index] // sizes[index]
+            return self.prefix[index]
+        return self.prefix[index] + offset * self.weights[index] // self.sizes[index]
 
-    def nearest_cut(goal: int, current: tuple[int, int], split_weight: int) -> tuple[int, int]:
-        index = bisect_right(prefix, goal) - 1
-        if index >= count:
-            return end_position
-        local, unit = goal - prefix[index], units[index]
-        if unit.granularity is None or sizes[index] == 0:
-            return (index, 0) if 2 * local < weights[index] else (index + 1, 0)
+    def nearest_cut(self, goal: int, current: _Position, split_weight: int) -> _Position:
+        """The allowed cut nearest to the weight ``goal``."""
+        index = bisect_right(self.prefix, goal) - 1
+        if index >= len(self.units):
+            return self.end
+        local, unit, size = goal - self.prefix[index], self.units[index], self.sizes[index]
+        if unit.granularity is None or size == 0:
+            return (index, 0) if 2 * local < self.weights[index] else (index + 1, 0)
         # Like Hadoop's split slop: rather than cut a sliver off a file, move the cut to the
         # file boundary when that changes this split's size by at most 10%.
         slack = split_weight // 10
         if local <= slack and (index, 0) > current:
             return (index, 0)
-        if weights[index] - local <= slack and index + 1 < count:
+        if self.weights[index] - local <= slack and index + 1 < len(self.units):
             return (index + 1, 0)
         step = unit.granularity
-        offset = (local * sizes[index] // weights[index] + step // 2) // step * step
+        offset = (local * size // self.weights[index] + step // 2) // step * step
         if offset <= 0:
             return (index, 0)
-        if offset >= sizes[index]:
+        if offset >= size:
             return (index + 1, 0)
         return (index, offset)
 
-    def next_cut_after(position: tuple[int, int]) -> tuple[int, int]:
+    def next_cut_after(self, position: _Position) -> _Position:
         index, offset = position
-        unit = units[index]
-        if unit.granularity is not None and offset + unit.granularity < sizes[index]:
-            return (index, offset + unit.granularity)
+        granularity = self.units[index].granularity
+        if granularity is not None and offset + granularity < self.sizes[index]:
+            return (index, offset + granularity)
         return (index + 1, 0)
 
-    if total == 0:
-        cuts = [(0, 0), end_position]
-    else:
+    def cuts(self, min_partitions: int, max_split_bytes: int) -> list[_Position]:
+        """Where splits start, plus the end: ``wanted`` pieces of (nearly) equal weight."""
+        if self.total == 0:
+            return [(0, 0), self.end]
         pieces = sum(
             1 if unit.granularity is None else max(1, size // unit.granularity)
-            for unit, size in zip(units, sizes, strict=True)
+            for unit, size in zip(self.units, self.sizes, strict=True)
         )
-        wanted = max(1, min_partitions, -(-total // max_split_bytes))
-        wanted = min(wanted, pieces)
-        cuts = [(0, 0)]
+        wanted = min(max(1, min_partitions, -(-self.total // max_split_bytes)), pieces)
+        cuts: list[_Position] = [(0, 0)]
         while len(cuts) < wanted:
             current = cuts[-1]
-            done = weight_at(current)
-            splits_left = wanted - (len(cuts) - 1)
-            split_weight = -(-(total - done) // splits_left)
-            candidate = nearest_cut(done + split_weight, current, split_weight)
+            done = self.weight_at(current)
+            split_weight = -(-(self.total - done) // (wanted - (len(cuts) - 1)))
+            candidate = self.nearest_cut(done + split_weight, current, split_weight)
             if candidate <= current:
-                candidate = next_cut_after(current)
-            if candidate >= end_position:
+                candidate = self.next_cut_after(current)
+            if candidate >= self.end:
                 break
             cuts.append(candidate)
-        cuts.append(end_position)
+        cuts.append(self.end)
+        return cuts
 
-    splits: list[InputSplit] = []
-    for (first, first_offset), (last, last_offset) in pairwise(cuts):
+    def splits(self, cuts: list[_Position]) -> list[InputSplit]:
+        splits: list[InputSplit] = []
+        for first, last in pairwise(cuts):
+            segments = self.segments(first, last)
+            if segments:
+                splits.append(InputSplit(len(splits), tuple(segments)))
+        return splits
+
+    def segments(self, first: _Position, last: _Position) -> list[FileSegment]:
+        """The file segments between two cuts."""
         segments = []
-        index, start = first, first_offset
-        while index < last or (index == last and start < last_offset):
-            end = last_offset if index == last else sizes[index]
-            unit = units[index]
+        (index, start), (last_index, last_offset) = first, last
+        while index < last_index or (index == last_index and start < last_offset):
+            end = last_offset if index == last_index else self.sizes[index]
+            unit = self.units[index]
             segments.append(
                 FileSegment(
                     unit.file.fs,
@@ -331,11 +348,9 @@ def _plan(
                     unit.file.url,
                     start,
                     end,
-                    sizes[index],
+                    self.sizes[index],
                     unit.compression,
                 )
             )
             index, start = index + 1, 0
-        if segments:
-            splits.append(InputSplit(len(splits), tuple(segments)))
-    return splits
+        return segments

@@ -40,9 +40,10 @@ from typing import Any, BinaryIO
 
 from fsspec.spec import AbstractFileSystem
 
-from sparkish.io import _pickle_format
-from sparkish.io._filesystems import display_url, fs_errors, join_path, resolve_url
-from sparkish.io.compression import CompressingWriter, codec_for_name
+from ..validation import require_int
+from . import _pickle_format
+from ._filesystems import display_url, fs_errors, join_path, resolve_url
+from .compression import CompressingWriter, codec_for_name
 
 __all__ = [
     "SUCCESS_MARKER",
@@ -292,12 +293,7 @@ def write_task(
     """
     if kind not in _KINDS:
         raise ValueError(f"{spec.operation}: unknown output kind {kind!r}; use one of {_KINDS}")
-    if isinstance(partition_index, bool) or not isinstance(partition_index, int):
-        raise TypeError(
-            f"{spec.operation}: partition_index must be an int, got {partition_index!r}"
-        )
-    if partition_index < 0:
-        raise ValueError(f"{spec.operation}: partition_index must be >= 0, got {partition_index}")
+    require_int(partition_index, spec.operation, "partition_index", minimum=0)
     if kind == "pickle" and compression is not None:
         raise ValueError(f"{spec.operation}: pickle output does not support compression")
     codec = codec_for_name(compression)

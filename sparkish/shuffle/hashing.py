@@ -52,6 +52,8 @@ from typing import Any
 
 from xxhash import xxh3_64_intdigest
 
+from ..validation import require_int
+
 __all__ = [
     "NAN_HASH",
     "bucket_columns",
@@ -243,7 +245,7 @@ _get_hasher = _HASHERS.get
 # Types whose keys fall back to hash(): their hash may depend on PYTHONHASHSEED.
 _SEED_DEPENDENT_TYPES: set[type] = set()
 
-_UNHASHABLE_HINTS = {
+_UNHASHABLE_HINTS: dict[type, str] = {
     list: "use a tuple instead",
     set: "use a frozenset instead",
     dict: "use e.g. a tuple of its items instead",
@@ -370,7 +372,7 @@ def partition_ids(
     >>> partition_ids([0, 1, 2, 7, -1, None], 4)
     [0, 1, 2, 3, 2, 0]
     """
-    _check_num_partitions(num_partitions, "partition_ids")
+    require_int(num_partitions, "partition_ids", "num_partitions")
     if hash_func is portable_hash:
         get_hasher = _get_hasher  # skip portable_hash's own call and lookup per key
         return [get_hasher(type(key), portable_hash)(key) % num_partitions for key in keys]
@@ -389,7 +391,7 @@ def bucket_pairs(
     >>> bucket_pairs([(1, "a"), (2, "b"), (3, "c"), (5, "d")], 2)
     [[(2, 'b')], [(1, 'a'), (3, 'c'), (5, 'd')]]
     """
-    _check_num_partitions(num_partitions, "bucket_pairs")
+    require_int(num_partitions, "bucket_pairs", "num_partitions")
     buckets: list[list[tuple[Any, Any]]] = [[] for _ in range(num_partitions)]
     appenders = [bucket.append for bucket in buckets]
     if partition_func is portable_hash:
@@ -422,7 +424,7 @@ def bucket_columns(
     >>> keys, values
     ([[2], [1, 3]], [['b'], ['a', 'c']])
     """
-    _check_num_partitions(num_partitions, "bucket_columns")
+    require_int(num_partitions, "bucket_columns", "num_partitions")
     key_buckets: list[list] = [[] for _ in range(num_partitions)]
     value_buckets: list[list] = [[] for _ in range(num_partitions)]
     key_appenders = [bucket.append for bucket in key_buckets]
@@ -443,12 +445,3 @@ def bucket_columns(
             key_appenders[index](key)
             value_appenders[index](value)
     return key_buckets, value_buckets
-
-
-def _check_num_partitions(num_partitions: int, operation: str) -> None:
-    if not isinstance(num_partitions, int) or isinstance(num_partitions, bool):
-        raise TypeError(
-            f"{operation}: num_partitions must be an int, got {type(num_partitions).__name__}"
-        )
-    if num_partitions < 1:
-        raise ValueError(f"{operation}: num_partitions must be at least 1, got {num_partitions}")

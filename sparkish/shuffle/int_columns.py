@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def int_pairs(keys: np.ndarray, values: np.ndarray) -> IntPairs:
     >>> list(pairs)
     [(3, 30), (1, 10)]
     """
-    iterator = IntPairs.from_iterable(_lazy_pairs(keys, values))
+    iterator = cast(IntPairs, IntPairs.from_iterable(_lazy_pairs(keys, values)))
     iterator.int_columns = (keys, values)
     return iterator
 
@@ -148,7 +148,7 @@ def int_columns(records: list) -> tuple[np.ndarray, np.ndarray] | None:
 
 def gather_int_columns(
     head: list, rest: Iterator, chunk_size: int = 1 << 16
-) -> tuple[tuple[np.ndarray, np.ndarray] | None, Iterator]:
+) -> tuple[tuple[np.ndarray, np.ndarray], None] | tuple[None, Iterator]:
     """Convert ``head`` and then ``rest``, chunk by chunk, to int64 columns.
 
     Returns ``(columns, None)`` when every record qualified, otherwise ``(None, records)`` where

@@ -1,4 +1,4 @@
-"""Entry point of a local worker process: ``python -m sparkish._worker_main SCHEDULER ...``.
+"""Entry point of a local worker process: ``python -m sparkish.worker.main SCHEDULER ...``.
 
 Local workers are started as plain subprocesses rather than through multiprocessing's "spawn",
 which would re-run the user's ``__main__`` module in every worker (an unguarded PySpark script, or
@@ -17,6 +17,14 @@ import signal
 import sys
 import threading
 import time
+
+from distributed import Worker
+
+# Imported before the event loop and the task thread exist, so that the two never import
+# sparkish's worker modules concurrently (and the first task does not pay for the import);
+# importing serialization also registers the Block serializers.
+from .. import serialization  # noqa: F401
+from . import shuffle, task  # noqa: F401
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
@@ -51,8 +59,6 @@ def _quiet_logging(name: str) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from distributed import Worker
-
     _quiet_logging(args.name)
     # Tasks pause the collector themselves; between tasks, received partitions (many small
     # containers) would otherwise trigger repeated full collections over a large heap.
@@ -61,13 +67,6 @@ async def _serve(args: argparse.Namespace) -> None:
     # The event loop thread (receiving shuffle data) and the task thread hand the GIL to each
     # other at every P2P call; the default 5 ms switch interval makes each handoff slow.
     sys.setswitchinterval(float(os.environ.get("SPARKISH_SWITCH_INTERVAL", "0.001")))
-
-    import sparkish._serialize  # noqa: F401  (registers the Block serializers)
-
-    # Imported here, before the event loop and the task thread exist, so the two never import
-    # the shuffle modules concurrently (and the first map task does not pay for the import).
-    import sparkish.shuffle._shuffled_rdd  # noqa: F401
-
     worker = Worker(
         args.scheduler,
         name=args.name,

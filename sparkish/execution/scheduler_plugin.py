@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from ._task import ACCUMULATOR_METADATA_KEY
+from ..worker.task import ACCUMULATOR_METADATA_KEY
 
 PLUGIN_NAME = "sparkish-accumulators"
 POP_HANDLER = "sparkish_pop_accumulator_updates"

@@ -1,12 +1,13 @@
-"""Loud failures when ``distributed``'s private P2P shuffle API changes under sparkish.
+"""Loud failures when the ``distributed`` internals that sparkish uses change.
 
-``sparkish/shuffle/_p2p.py`` plugs sparkish's buckets into ``distributed.shuffle._core``, which is
-private and has changed between releases. These tests pin down every piece it uses: the names it
-imports, the constructor and hooks of ``ShuffleRun``, the ``ShuffleSpec`` dataclass, the barrier
-task the scheduler looks for, the worker plugin's entry points, the error translation context
-managers, and how the disk and memory buffers hand shards back. A run is also driven through
-its hooks in-process. The installed ``dask``/``distributed`` must lie in the range pinned in
-``pyproject.toml``.
+``sparkish/_dask_compat.py`` is the one module that touches them: it plugs sparkish's buckets
+into ``distributed.shuffle._core``, which is private and has changed between releases. These
+tests pin down every piece it uses: the names it imports, the constructor and hooks of
+``ShuffleRun``, the ``ShuffleSpec`` dataclass, the barrier task the scheduler looks for, the
+worker plugin's entry points, the error translation context managers, how the disk and memory
+buffers hand shards back, and the private attributes its fast paths read. A run is also driven
+through its hooks in-process. The installed ``dask``/``distributed`` must lie in the range pinned
+in ``pyproject.toml`` and in the module's own check.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from dask._task_spec import Task, TaskRef
+from dask.task_spec import Task, TaskRef
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from sparkish.shuffle import _p2p
+from sparkish import _dask_compat as compat
+from sparkish.shuffle.buckets import frame, unframe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,10 +36,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-P2P_SOURCE = REPO_ROOT / "sparkish" / "shuffle" / "_p2p.py"
+COMPAT_SOURCE = REPO_ROOT / "sparkish" / "_dask_compat.py"
 
-# What _p2p.py imports from distributed today; the AST scan below keeps this honest.
+# What _dask_compat.py imports from distributed today; the AST scan below keeps this honest.
 EXPECTED_IMPORTS = {
+    "distributed": {"get_worker"},
+    "distributed.exceptions": {"Reschedule"},
+    "distributed.scheduler": {"KilledWorker"},
     "distributed.shuffle._core": {
         "P2PBarrierTask",
         "ShuffleId",
@@ -52,30 +57,25 @@ EXPECTED_IMPORTS = {
     "distributed.shuffle._disk": {"DiskShardsBuffer"},
     "distributed.shuffle._exceptions": {"DataUnavailable"},
     "distributed.shuffle._limiter": {"ResourceLimiter"},
-    "distributed.utils": {"sync"},
     "distributed.worker": {"thread_state"},
 }
 
 
-def _p2p_tree() -> ast.Module:
-    return ast.parse(P2P_SOURCE.read_text(), filename=str(P2P_SOURCE))
+def _compat_tree() -> ast.Module:
+    return ast.parse(COMPAT_SOURCE.read_text(), filename=str(COMPAT_SOURCE))
 
 
 def _distributed_imports() -> dict[str, set[str]]:
     imports: dict[str, set[str]] = {}
-    for node in ast.walk(_p2p_tree()):
+    for node in ast.walk(_compat_tree()):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("distributed"):
             imports.setdefault(node.module, set()).update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("distributed"):
-                    imports.setdefault(alias.name, set())
     return imports
 
 
 def _keywords_of_call(function_name: str, callee: str) -> set[str]:
-    """The keyword names passed to ``callee(...)`` inside ``function_name`` of _p2p.py."""
-    for node in ast.walk(_p2p_tree()):
+    """The keyword names passed to ``callee(...)`` inside ``function_name`` of the module."""
+    for node in ast.walk(_compat_tree()):
         if isinstance(node, ast.FunctionDef) and node.name == function_name:
             for call in ast.walk(node):
                 if (
@@ -84,7 +84,7 @@ def _keywords_of_call(function_name: str, callee: str) -> set[str]:
                     and call.func.id == callee
                 ):
                     return {keyword.arg for keyword in call.keywords if keyword.arg}
-    raise AssertionError(f"no call to {callee} in {function_name} of {P2P_SOURCE}")
+    raise AssertionError(f"no call to {callee} in {function_name} of {COMPAT_SOURCE}")
 
 
 def _parameter_names(function) -> list[str]:
@@ -94,7 +94,7 @@ def _parameter_names(function) -> list[str]:
 # --------------------------------------------------------------------------- imports
 
 
-def test_p2p_imports_exactly_the_expected_private_names():
+def test_compat_imports_exactly_the_expected_names():
     assert _distributed_imports() == EXPECTED_IMPORTS
 
 
@@ -109,12 +109,12 @@ def test_every_private_name_still_exists(module, name):
 # --------------------------------------------------------------------------- ShuffleRun
 
 
-def test_shuffle_run_constructor_takes_exactly_what_p2p_passes():
+def test_shuffle_run_constructor_takes_exactly_what_compat_passes():
     from distributed.shuffle._core import ShuffleRun
 
     passed = _keywords_of_call("create_run_on_worker", "RecordsShuffleRun") - {"worker_for"}
     assert set(_parameter_names(ShuffleRun.__init__)) == passed
-    assert set(_parameter_names(_p2p.RecordsShuffleRun.__init__)) == {"worker_for", "kwargs"}
+    assert set(_parameter_names(compat.RecordsShuffleRun.__init__)) == {"worker_for", "kwargs"}
 
 
 def _abstract_methods(cls) -> set[str]:
@@ -140,7 +140,7 @@ def test_records_shuffle_run_implements_every_abstract_hook():
         "deserialize",
     }
     for name in abstract:
-        assert name in vars(_p2p.RecordsShuffleRun), f"RecordsShuffleRun lacks {name}"
+        assert name in vars(compat.RecordsShuffleRun), f"RecordsShuffleRun lacks {name}"
 
 
 @pytest.mark.parametrize(
@@ -157,9 +157,7 @@ def test_records_shuffle_run_implements_every_abstract_hook():
         ("raise_if_closed", [], False),
         ("_write_to_disk", ["data"], True),
         ("_read_from_disk", ["id"], False),
-        ("flush_receive", [], True),
         ("add_partition", ["data", "partition_id"], False),
-        ("get_output_partition", ["partition_id", "key", "kwargs"], False),
     ],
 )
 def test_shuffle_run_method_signatures(name, parameters, is_coroutine):
@@ -168,7 +166,7 @@ def test_shuffle_run_method_signatures(name, parameters, is_coroutine):
     base = getattr(ShuffleRun, name)
     assert _parameter_names(base) == parameters
     assert inspect.iscoroutinefunction(base) == is_coroutine
-    override = vars(_p2p.RecordsShuffleRun).get(name)
+    override = vars(compat.RecordsShuffleRun).get(name)
     if override is not None:
         # ShuffleRun calls its hooks with positional arguments (and passes extra keywords
         # such as meta= to _get_output_partition)
@@ -193,13 +191,13 @@ def _accepts_keywords(function) -> bool:
 # --------------------------------------------------------------------------- a run, in-process
 
 
-def _make_run(directory: Path, disk: bool, worker_for: dict[int, str]) -> _p2p.RecordsShuffleRun:
+def _make_run(directory: Path, disk: bool, worker_for: dict[int, str]) -> compat.RecordsShuffleRun:
     """A RecordsShuffleRun built the way create_run_on_worker builds it (needs a running loop)."""
     from distributed.shuffle._core import ShuffleId
     from distributed.shuffle._limiter import ResourceLimiter
     from tornado.ioloop import IOLoop
 
-    return _p2p.RecordsShuffleRun(
+    return compat.RecordsShuffleRun(
         worker_for=worker_for,
         id=ShuffleId("conformance"),
         run_id=1,
@@ -220,7 +218,7 @@ def _make_run(directory: Path, disk: bool, worker_for: dict[int, str]) -> _p2p.R
 def _bucket(map_partition: int, label: str) -> bytes:
     # the payload's own format is sparkish's business; distributed only moves the bytes
     reduce_partition = int(label.rsplit("->", 1)[1])
-    return _p2p.frame(map_partition, reduce_partition, label.encode())
+    return frame(map_partition, reduce_partition, label.encode())
 
 
 @pytest.mark.parametrize("disk", [True, False])
@@ -274,7 +272,7 @@ def test_records_shuffle_run_round_trip(tmp_path, disk):
         buckets[output] = sorted(
             (map_id, bytes(payload).decode())
             for chunk in chunks
-            for map_id, _, payload in _p2p.unframe(chunk)
+            for map_id, _, payload in unframe(chunk)
         )
     assert buckets == {0: [(3, "map3->0"), (5, "map5->0")], 2: [(3, "map3->2")]}
 
@@ -339,7 +337,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
     assert dataclasses.is_dataclass(ShuffleSpec)
     assert ShuffleSpec.__dataclass_params__.frozen
     assert [field.name for field in dataclasses.fields(ShuffleSpec)] == ["id", "disk"]
-    assert [field.name for field in dataclasses.fields(_p2p.RecordsShuffleSpec)] == [
+    assert [field.name for field in dataclasses.fields(compat.RecordsShuffleSpec)] == [
         "id",
         "disk",
         "npartitions_out",
@@ -349,7 +347,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
         "pick_worker",
         "create_run_on_worker",
     }
-    assert not _p2p.RecordsShuffleSpec.__abstractmethods__
+    assert not compat.RecordsShuffleSpec.__abstractmethods__
     assert _parameter_names(ShuffleSpec.pick_worker) == ["partition", "workers"]
     # the worker plugin calls it with these keywords
     assert set(_parameter_names(ShuffleSpec.create_run_on_worker)) == {
@@ -358,7 +356,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
         "worker_for",
         "plugin",
     }
-    assert _parameter_names(_p2p.RecordsShuffleSpec.create_run_on_worker) == _parameter_names(
+    assert _parameter_names(compat.RecordsShuffleSpec.create_run_on_worker) == _parameter_names(
         ShuffleSpec.create_run_on_worker
     )
 
@@ -366,7 +364,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
 def test_shuffle_spec_creates_scheduler_state_for_a_records_spec():
     from distributed.shuffle._core import SchedulerShuffleState, ShuffleId
 
-    spec = _p2p.RecordsShuffleSpec(id=ShuffleId("spec"), disk=True, npartitions_out=4)
+    spec = compat.RecordsShuffleSpec(id=ShuffleId("spec"), disk=True, npartitions_out=4)
     assert list(spec.output_partitions) == [0, 1, 2, 3]
     workers = ["tcp://a", "tcp://b"]
     worker_for = {p: spec.pick_worker(p, workers) for p in spec.output_partitions}
@@ -400,13 +398,13 @@ def test_barrier_task_is_what_the_scheduler_plugin_looks_for():
     )
 
     transfers = [TaskRef(("shuffle-map-x", 0)), TaskRef(("shuffle-map-x", 1))]
-    barrier = _p2p.barrier_task("abc", transfers, 4, True)
+    barrier = compat.barrier_task("abc", transfers, 4, True)
     assert isinstance(barrier, P2PBarrierTask)
     # the scheduler plugin finds the spec through the barrier's key
-    assert barrier.key == barrier_key("abc") == _p2p.barrier_key_of("abc")
+    assert barrier.key == barrier_key("abc") == compat.barrier_key_of("abc")
     assert barrier.key.startswith("shuffle-barrier-")
     assert id_from_key(barrier.key) == "abc"
-    assert isinstance(barrier.spec, _p2p.RecordsShuffleSpec)
+    assert isinstance(barrier.spec, compat.RecordsShuffleSpec)
     assert barrier.spec.npartitions_out == 4 and barrier.spec.disk is True
     assert barrier.func is p2p_barrier
     assert set(barrier.dependencies) == {("shuffle-map-x", 0), ("shuffle-map-x", 1)}
@@ -445,7 +443,7 @@ def _worker_plugin_interface() -> dict:
 
 
 def _active_run_internals() -> dict:
-    """What _p2p's task-thread fast paths read of the worker's active runs (on a real worker)."""
+    """What the task-thread fast paths read of the worker's active runs (on a real worker)."""
     from distributed.shuffle._core import get_worker_plugin
 
     plugin = get_worker_plugin()
@@ -458,26 +456,18 @@ def _active_run_internals() -> dict:
 
 def test_task_thread_fast_paths_find_what_they_read(sc, tmp_path):
     """``_open_active_run`` reads ``shuffle_runs._active_runs`` and a run's ``closed``,
-    ``_exception`` and ``run_id``; ``RecordsShuffleRun.get_output_partition`` replaces the base
-    method using ``_ensure_output_worker``, ``flush_receive``, ``transferred``, ``_loop`` and
-    ``_capture_metrics``."""
-    from distributed.shuffle._core import ShuffleRun
-
-    internals = sc._client.submit(_active_run_internals, pure=False).result()
+    ``_exception`` and ``run_id``; ``read_local_partition`` reads ``transferred``,
+    ``local_address`` and the disk buffer's ``directory``."""
+    internals = sc.dask_client.submit(_active_run_internals, pure=False).result()
     assert internals == {"active_runs_is_a_dict": True, "refresh_locks": True}
-    assert _parameter_names(ShuffleRun.get_output_partition) == ["partition_id", "key", "kwargs"]
-    assert inspect.iscoroutinefunction(ShuffleRun._ensure_output_worker)
-    assert _parameter_names(ShuffleRun._ensure_output_worker) == ["i", "key"]
-    assert inspect.iscoroutinefunction(ShuffleRun.flush_receive)
-    assert callable(ShuffleRun._capture_metrics)
 
     async def attributes() -> dict:
         run = _make_run(tmp_path / "run", True, {0: "tcp://worker-a"})
         try:
             return {
                 name: hasattr(run, name)
-                for name in ("closed", "_exception", "run_id", "transferred", "_loop")
-            }
+                for name in ("closed", "_exception", "run_id", "transferred", "local_address")
+            } | {"directory": hasattr(run._disk_buffer, "directory")}
         finally:
             await run.close()
 
@@ -485,9 +475,9 @@ def test_task_thread_fast_paths_find_what_they_read(sc, tmp_path):
 
 
 def test_worker_plugin_entry_points_on_a_real_worker(sc):
-    interface = sc._client.submit(_worker_plugin_interface, pure=False).result()
+    interface = sc.dask_client.submit(_worker_plugin_interface, pure=False).result()
     assert interface["type"] == "ShuffleWorkerPlugin"
-    # _p2p calls add_partition(buckets, input_partition, shuffle_id) and
+    # compat calls add_partition(buckets, input_partition, shuffle_id) and
     # get_output_partition(shuffle_id, run_id, output_partition) positionally
     assert interface["add_partition"][:3] == ["data", "partition_id", "id"]
     assert interface["get_output_partition"][:3] == ["shuffle_id", "run_id", "partition_id"]
@@ -555,7 +545,21 @@ def test_installed_version_is_within_the_pinned_range(package):
     installed = Version(importlib.metadata.version(package))
     assert requirement.specifier.contains(installed, prereleases=True), (
         f"{package} {installed} is outside the range {requirement.specifier} pinned in "
-        "pyproject.toml; run tests/test_shuffle_conformance.py against it before widening it"
+        "pyproject.toml; run tests/test_dask_compat.py against it before widening it"
     )
     module = importlib.import_module(package)
     assert Version(module.__version__) == installed
+
+
+def test_an_unsupported_distributed_release_is_refused_at_import():
+    low, high = compat.SUPPORTED_DISTRIBUTED
+    compat._check_version(str(low))
+    for version in ("2026.6.0", str(high), "2027.1.0"):
+        with pytest.raises(ImportError, match=f"distributed {version} is installed"):
+            compat._check_version(version)
+
+
+def test_the_supported_range_is_the_pinned_range():
+    requirement = _pinned_requirements()["distributed"]
+    low, high = compat.SUPPORTED_DISTRIBUTED
+    assert requirement.specifier == f">={low},<{high}"

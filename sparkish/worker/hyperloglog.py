@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from .hashing import portable_hash
+from ..shuffle.hashing import portable_hash
 
-if TYPE_CHECKING:
-    from ..rdd import RDD
+__all__ = ["Sketch", "sketch_partition"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -80,18 +78,9 @@ class Sketch:
         return round(raw)
 
 
-def _sketch_partition(precision: int, split: int, iterator) -> list:
+def sketch_partition(precision: int, split: int, iterator: Iterable) -> list[Sketch]:
+    """A partition's elements as a one-sketch list (the partial result of
+    ``countApproxDistinct``)."""
     sketch = Sketch(precision)
     sketch.add_all(iterator)
     return [sketch]
-
-
-def count_approx_distinct(rdd: RDD, relative_sd: float = 0.05) -> int:
-    """Approximate number of distinct elements of ``rdd``."""
-    from functools import partial
-
-    total = Sketch.for_relative_sd(relative_sd)
-    sketches = rdd._partials(partial(_sketch_partition, total.precision), "countApproxDistinct")
-    for sketch in sketches:
-        total.merge(sketch)
-    return total.estimate()

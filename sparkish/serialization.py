@@ -24,6 +24,8 @@ import cloudpickle
 from dask.sizeof import sizeof
 from distributed.protocol import dask_deserialize, dask_serialize
 
+from .errors import SerializationError
+
 PROTOCOL = 5
 _MAIN_MARKER = b"__main__"
 
@@ -76,10 +78,6 @@ def _dumps_plain(obj: Any) -> bytes:
 _COLLECTIONS = (list, tuple, dict)
 
 
-class SerializationError(TypeError):
-    """A function, a value it captures, or a task's result cannot be pickled."""
-
-
 class Block:
     """The records of one partition, serialized as one opaque pickle when shipped.
 
@@ -113,7 +111,8 @@ class Block:
     @property
     def records(self) -> list:
         if self._records is None:
-            self._records = pickle.loads(self._payload)  # type: ignore[arg-type]
+            assert self._payload is not None  # a block holds its records or their pickle
+            self._records = pickle.loads(self._payload)
         return self._records
 
     def payload(self) -> bytes:
@@ -134,7 +133,10 @@ class Block:
         return f"Block(<{len(self.records)} records>)"
 
     def __sizeof__(self) -> int:
-        return _sizeof_block(self)
+        # Dask measures results with sys.getsizeof, which calls this.
+        if self._records is None:
+            return len(self._payload or b"") + 64
+        return sizeof(self._records)
 
 
 def _block_from_bytes(payload: bytes) -> Block:
@@ -149,44 +151,3 @@ def _serialize_block(block: Block) -> tuple[dict, list]:
 @dask_deserialize.register(Block)
 def _deserialize_block(header: dict, frames: list) -> Block:
     return Block(pickle.loads(frames[0]))
-
-
-@sizeof.register(Block)
-def _sizeof_block(block: Block) -> int:
-    if block._records is None:
-        return len(block._payload or b"") + 64
-    return sizeof(block._records)
-
-
-class Opaque:
-    """Any value (a dict of partial results, a tuple...) shipped as one pickle frame."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __reduce__(self):
-        return (_opaque_from_bytes, (dumps(self.value),))
-
-    def __sizeof__(self) -> int:
-        return sizeof(self.value)
-
-
-def _opaque_from_bytes(payload: bytes) -> Opaque:
-    return Opaque(pickle.loads(payload))
-
-
-@dask_serialize.register(Opaque)
-def _serialize_opaque(wrapper: Opaque) -> tuple[dict, list]:
-    return {}, [dumps(wrapper.value)]
-
-
-@dask_deserialize.register(Opaque)
-def _deserialize_opaque(header: dict, frames: list) -> Opaque:
-    return Opaque(pickle.loads(frames[0]))
-
-
-@sizeof.register(Opaque)
-def _sizeof_opaque(wrapper: Opaque) -> int:
-    return sizeof(wrapper.value)

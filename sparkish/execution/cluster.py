@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import dask
 import psutil
+from distributed import LocalCluster
 
 logger = logging.getLogger("sparkish.cluster")
 
@@ -100,7 +102,7 @@ def parse_master(master: str) -> MasterSpec:
 class LocalProcessCluster:
     """A scheduler in this process plus worker processes that it starts and supervises.
 
-    Workers are plain subprocesses (``python -m sparkish._worker_main``), so the user's script is
+    Workers are plain subprocesses (``python -m sparkish.worker.main``), so the user's script is
     never re-imported in them. A worker that dies is restarted, up to ``max_restarts`` times, so
     a lost worker costs time, never the job.
 
@@ -119,8 +121,6 @@ class LocalProcessCluster:
         environment: dict[str, str] | None = None,
         max_restarts: int = 5,
     ) -> None:
-        from distributed import LocalCluster
-
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         total_memory = psutil.virtual_memory().total
@@ -130,6 +130,7 @@ class LocalProcessCluster:
         self.failure: str | None = None
         self._started_at: dict[str, float] = {}
         self._quick_deaths: dict[str, int] = {}
+        self._exit_codes: dict[str, int] = {}
         self._closing = False
         self._lock = threading.Lock()
         self.local_directory = tempfile.mkdtemp(prefix="sparkish-")
@@ -202,7 +203,7 @@ class LocalProcessCluster:
         command = [
             sys.executable,
             "-m",
-            "sparkish._worker_main",
+            "sparkish.worker.main",
             self.scheduler_address,
             "--name",
             name,
@@ -232,13 +233,18 @@ class LocalProcessCluster:
                         continue
                     self._replace(name, code)
                 if not self._processes and self.failure is None:
-                    self.failure = "every local worker process died and could not be restarted"
+                    self.failure = (
+                        "every local worker process died and could not be restarted ("
+                        + ", ".join(_exit_description(n, c) for n, c in self._exit_codes.items())
+                        + ")"
+                    )
                     logger.error("sparkish local cluster: %s", self.failure)
 
     def _replace(self, name: str, code: int) -> None:
         """Restart a dead worker, unless it keeps dying right after starting (a crash loop)."""
         uptime = time.monotonic() - self._started_at.get(name, 0.0)
         quick_deaths = self._quick_deaths.get(name, 0) + 1 if uptime < QUICK_DEATH_SECONDS else 0
+        self._exit_codes[name] = code
         self._quick_deaths[name] = quick_deaths
         if quick_deaths >= self.max_restarts:
             logger.error(
@@ -257,20 +263,11 @@ class LocalProcessCluster:
 
     def kill_worker(self, pid: int) -> bool:
         """SIGKILL one of this cluster's worker processes; the supervisor restarts it."""
-        import signal
-
         for process in list(self._processes.values()):
             if process.pid == pid and process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 return True
         return False
-
-    def startup_failure(self) -> str | None:
-        """A description of workers that exited during start-up, if any."""
-        exited = {name: p.returncode for name, p in self._processes.items() if p.poll() is not None}
-        if not exited:
-            return None
-        return ", ".join(f"{name} exited with code {code}" for name, code in exited.items())
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the workers and the scheduler and remove the workers' local directory."""
@@ -298,3 +295,19 @@ class LocalProcessCluster:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _exit_description(name: str, code: int) -> str:
+    """How a worker process ended, from its exit code (negative: killed by a signal).
+
+    >>> _exit_description("local-0", -9)
+    'local-0 was killed by SIGKILL'
+    >>> _exit_description("local-1", 1)
+    'local-1 exited with code 1'
+    """
+    if code < 0:
+        try:
+            return f"{name} was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"{name} was killed by signal {-code}"
+    return f"{name} exited with code {code}"

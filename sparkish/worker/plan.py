@@ -7,10 +7,9 @@ calls ``node.compute(split, inputs)``, which returns a lazy iterator: a chain of
 as one task per partition without materializing anything in between (PySpark's pipelining).
 
 Leaves are :class:`Source` nodes whose partitions arrive as task inputs (a literal slice of a
-``parallelize``, a file split, a :class:`~sparkish._serialize.Block` computed by an upstream
-task) and :class:`RangeSource` nodes that generate their records.
-
-This module runs on workers and must not import the driver-side modules.
+``parallelize``, a file split, a :class:`~sparkish.serialization.Block` computed by an upstream
+task) and :class:`RangeSource` nodes that generate their records. The driver builds the tree
+(:mod:`sparkish.rdd.kinds`) and connects each source to the graph (:mod:`sparkish.execution`).
 
 >>> source = RangeSource(0, 10, 1, 2)
 >>> square = Pipe(source, (Step(lambda split, it: (x * x for x in it), "map"),))
@@ -21,11 +20,8 @@ This module runs on workers and must not import the driver-side modules.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-
-from ._serialize import Block
 
 PartitionFunction = Callable[[int, Iterator], Iterable]
 
@@ -276,54 +272,3 @@ class Cartesian(Node):
 
     def children(self) -> tuple[Node, ...]:
         return (self.left, self.right)
-
-
-class TaskContext:
-    """Information about the task that is running, like ``pyspark.TaskContext``.
-
-    Only available inside a task: ``TaskContext.get()`` returns ``None`` in the driver.
-    """
-
-    _current = threading.local()
-
-    def __init__(self, partition: int, stage: int, attempt: int, task_attempt_id: int) -> None:
-        self._partition = partition
-        self._stage = stage
-        self._attempt = attempt
-        self._task_attempt_id = task_attempt_id
-        self._local_properties: dict[str, str] = {}
-
-    @classmethod
-    def get(cls) -> TaskContext | None:
-        """The context of the task running in this thread, or ``None`` outside tasks."""
-        return getattr(cls._current, "context", None)
-
-    @classmethod
-    def _set(cls, context: TaskContext | None) -> None:
-        cls._current.context = context
-
-    def partitionId(self) -> int:
-        return self._partition
-
-    def stageId(self) -> int:
-        return self._stage
-
-    def attemptNumber(self) -> int:
-        return self._attempt
-
-    def taskAttemptId(self) -> int:
-        return self._task_attempt_id
-
-    def getLocalProperty(self, key: str) -> str | None:
-        return self._local_properties.get(key)
-
-    def cpus(self) -> int:
-        return 1
-
-    def resources(self) -> dict:
-        return {}
-
-
-def materialize(split: int, records: Iterator) -> Block:
-    """Finisher that keeps a partition's records as a shippable :class:`Block`."""
-    return Block.from_iterable(records)

@@ -7,12 +7,12 @@ its type; its message gains the RDD operation, call site and partition that fail
 
 from __future__ import annotations
 
+import cProfile
 import gc
 import itertools
 import os
 import pickle
 import sys
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, TracebackType
@@ -20,8 +20,11 @@ from typing import Any
 
 import cloudpickle
 
-from . import accumulators
-from ._plan import Node, Step, TaskContext
+from .._dask_compat import is_scheduling_signal, set_current_task_metadata
+from ..accumulators import begin_task, end_task
+from ..errors import UserCodeError
+from ..taskcontext import TaskContext, set_task_context
+from .plan import Node, Step
 
 ACCUMULATOR_METADATA_KEY = "sparkish-accumulators"
 
@@ -29,18 +32,31 @@ _attempt_ids = itertools.count()
 
 
 class StageInfo:
-    """Small, per-stage facts a task needs besides its plan: who it belongs to and its name."""
+    """Small, per-stage facts a task needs besides its plan: who it belongs to, its name and
+    the driver's local properties when the job was submitted (``TaskContext.getLocalProperty``).
+    """
 
-    __slots__ = ("app_id", "job_id", "stage_id", "description")
+    __slots__ = ("app_id", "job_id", "stage_id", "description", "local_properties")
 
-    def __init__(self, app_id: str, job_id: int, stage_id: int, description: str) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        job_id: int,
+        stage_id: int,
+        description: str,
+        local_properties: dict[str, str] | None = None,
+    ) -> None:
         self.app_id = app_id
         self.job_id = job_id
         self.stage_id = stage_id
         self.description = description
+        self.local_properties = local_properties or {}
 
-    def __reduce__(self):
-        return (StageInfo, (self.app_id, self.job_id, self.stage_id, self.description))
+    def __reduce__(self) -> tuple:
+        return (
+            StageInfo,
+            (self.app_id, self.job_id, self.stage_id, self.description, self.local_properties),
+        )
 
 
 @contextmanager
@@ -73,8 +89,6 @@ def run_task(
         profile_directory = os.environ.get("SPARKISH_PROFILE_DIR")
         if not profile_directory:
             return _run_task(stage_blob, info, split, slot_ids, slot_values)
-        import cProfile
-
         profiler = cProfile.Profile()
         try:
             return profiler.runcall(_run_task, stage_blob, info, split, slot_ids, slot_values)
@@ -83,32 +97,27 @@ def run_task(
             profiler.dump_stats(os.path.join(profile_directory, name))
 
 
-class UserCodeError(RuntimeError):
-    """A task's user code raised something that cannot travel back as itself: a
-    ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``...), a
-    ``StopIteration`` (which would silently end an iteration), or an exception that cannot be
-    pickled. The message starts with the original type and message."""
-
-
 def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, slot_values):
-    accumulators.begin_task()
-    TaskContext._set(TaskContext(split, info.stage_id, 0, next(_attempt_ids)))
+    begin_task()
+    set_task_context(
+        TaskContext(split, info.stage_id, 0, next(_attempt_ids), info.local_properties)
+    )
     node: Node | None = None
     try:
         node, finisher = cloudpickle.loads(stage_blob)
         inputs = dict(zip(slot_ids, slot_values))
         result = finisher(split, node.compute(split, inputs))
     except BaseException as error:
-        accumulators.end_task()
-        if isinstance(error, Exception) and _is_scheduling_signal(error):
+        end_task()
+        if isinstance(error, Exception) and is_scheduling_signal(error):
             raise
         failure = _task_failure(error, node, split, info)
         if failure is None:
             raise
         raise failure from None
     finally:
-        TaskContext._set(None)
-    updates = accumulators.end_task()
+        set_task_context(None)
+    updates = end_task()
     if updates:
         _report_accumulator_updates(info.app_id, updates)
     return result
@@ -138,24 +147,11 @@ def _task_failure(
     )
 
 
-def _is_scheduling_signal(error: Exception) -> bool:
-    """Exceptions that Dask uses to move or restart tasks, which must pass through untouched."""
-    from distributed.exceptions import Reschedule
-
-    module = type(error).__module__
-    return isinstance(error, Reschedule) or module.startswith("distributed.shuffle")
-
-
 def _report_accumulator_updates(app_id: str, updates: dict) -> None:
-    try:
-        from distributed.worker import get_worker, thread_state
-
-        worker = get_worker()
-        task_state = worker.state.tasks[thread_state.key]
-    except (ValueError, AttributeError, KeyError):
-        return  # not running inside a distributed worker (e.g. called directly in a test)
+    # Task metadata reaches the scheduler only with a successful result: failed attempts
+    # never count (see sparkish.execution.scheduler_plugin).
     payload = cloudpickle.dumps(updates, protocol=5)
-    task_state.metadata[ACCUMULATOR_METADATA_KEY] = [app_id, payload]
+    set_current_task_metadata(ACCUMULATOR_METADATA_KEY, [app_id, payload])
 
 
 def _code_objects(function: Callable | None) -> list[CodeType]:
@@ -204,13 +200,15 @@ def failing_step(node: Node | None, error: BaseException) -> Step | None:
             user_steps.setdefault(code, step)
         for code in _code_objects(step.function):
             wrapper_steps.setdefault(code, []).append(step)
-    found_user = found_wrapper = None
-    for traceback in _tracebacks(error):
+    found_user: Step | None = None
+    found_wrapper: Step | None = None
+    for first in _tracebacks(error):
+        traceback: TracebackType | None = first
         while traceback is not None:
             frame = traceback.tb_frame
-            step = user_steps.get(frame.f_code)
-            if step is not None:
-                found_user = step
+            user_step = user_steps.get(frame.f_code)
+            if user_step is not None:
+                found_user = user_step
             candidates = wrapper_steps.get(frame.f_code)
             if candidates:
                 found_wrapper = _pick_step(candidates, frame)
@@ -282,10 +280,3 @@ def _pickles_faithfully(error: Exception) -> bool:
     except Exception:
         return False
     return type(copy) is type(error) and str(copy) == str(error)
-
-
-def drain(iterator: Iterator) -> int:
-    """Consume ``iterator`` at C speed and return how many records it produced."""
-    counter = itertools.count()
-    deque(zip(iterator, counter), maxlen=0)
-    return next(counter)

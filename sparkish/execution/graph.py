@@ -1,0 +1,240 @@
+"""Lowering one job to a Dask task graph.
+
+A job computes a *finisher* (``count``, ``collect``, a partial ``reduce``...) over some
+partitions of an RDD. The RDD's narrow lineage is one plan tree (:mod:`sparkish.worker.plan`),
+pickled once per stage; every partition becomes exactly one task running
+:func:`~sparkish.worker.task.run_task`. A plan's :class:`~sparkish.worker.plan.Source` leaves
+are connected to the graph by their *provider* (:class:`Provider`): a literal value, the tasks of
+a persisted RDD, or a shuffle's map side and barrier, added to the same graph or pointing at
+results still held from an earlier job. Building a graph never executes anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+from dask.task_spec import Task, TaskRef
+
+from ..broadcast import shipping_broadcasts
+from ..errors import SerializationError
+from ..worker.plan import Node, Step
+from ..worker.task import StageInfo, run_task
+
+if TYPE_CHECKING:
+    from distributed import Future
+
+__all__ = ["Finisher", "GraphBuilder", "HeldFutures", "Provider", "serialize_stage"]
+
+#: ``finisher(split, records)``: what a task returns for its partition.
+Finisher = Callable[[int, Any], Any]
+
+_DEAD_FUTURE_STATES = frozenset({"error", "cancelled", "lost"})
+
+
+class Provider:
+    """Turns a partition of a :class:`~sparkish.worker.plan.Source` leaf into a task input."""
+
+    #: Whether the partitions come out of a shuffle (read by at most one partition per task).
+    is_shuffle = False
+
+    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+        """A literal or a ``TaskRef`` giving partition ``split`` to the task being built.
+
+        Parameters
+        ----------
+        split : int
+            The partition of the source.
+        builder : GraphBuilder
+            The job's graph, to which the provider may add the tasks computing the input.
+        exclusive : bool
+            Whether the task reads nothing else from any shuffle.
+        """
+        raise NotImplementedError
+
+    def attach(self, split: int, future: Future) -> None:
+        """Keep the future of a result this provider asked the job to hold (see
+        :meth:`GraphBuilder.hold`)."""
+
+
+class HeldFutures:
+    """Futures that keep results alive on the workers between jobs, one per slot.
+
+    A failed, cancelled or lost future is dropped, and its slot moves to a new *generation*:
+    Dask remembers a key's outcome, so the next attempt must compute under a new key. Releasing
+    everything also starts new generations.
+    """
+
+    def __init__(self) -> None:
+        self._futures: dict[int, Future] = {}
+        self._generations: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def live(self, slot: int) -> Future | None:
+        """The slot's future unless there is none or it is dead (then it is dropped)."""
+        with self._lock:
+            future = self._futures.get(slot)
+            if future is None or future.status not in _DEAD_FUTURE_STATES:
+                return future
+            del self._futures[slot]
+            self._generations[slot] = self._generations.get(slot, 0) + 1
+        future.release()
+        return None
+
+    def generation(self, slot: int) -> int:
+        """How many times the slot's result was lost or released."""
+        return self._generations.get(slot, 0)
+
+    def hold(self, slot: int, future: Future) -> None:
+        with self._lock:
+            self._futures[slot] = future
+
+    def finished(self, slots: range) -> bool:
+        """Whether every slot holds a computed result."""
+        with self._lock:
+            return all(
+                slot in self._futures and self._futures[slot].status == "finished" for slot in slots
+            )
+
+    def futures(self) -> list[Future]:
+        with self._lock:
+            return list(self._futures.values())
+
+    def release(self) -> None:
+        with self._lock:
+            futures, self._futures = self._futures, {}
+            for slot in futures:
+                self._generations[slot] = self._generations.get(slot, 0) + 1
+        for future in futures.values():
+            future.release()
+
+
+class GraphBuilder:
+    """Accumulates the tasks of one job.
+
+    Parameters
+    ----------
+    application_id : str
+        Prefix of the stage information every task carries.
+    job_id : int
+        The job being built.
+    stage_ids : Iterator[int]
+        Where new stage ids come from (shared by the jobs of one context).
+    local_properties : dict
+        The driver's local properties, visible to tasks through ``TaskContext``.
+    """
+
+    def __init__(
+        self,
+        application_id: str,
+        job_id: int,
+        stage_ids: Iterator[int],
+        local_properties: dict[str, str] | None = None,
+    ) -> None:
+        self.application_id = application_id
+        self.job_id = job_id
+        self.graph: dict = {}
+        self.external_futures: list[Future] = []
+        self.held: list[tuple[Provider, int, Any]] = []
+        self.key_descriptions: dict[Any, tuple[str, int]] = {}
+        self._stage_ids = stage_ids
+        self._local_properties = dict(local_properties or {})
+        self._stages: dict[tuple[int, int], tuple[bytes, StageInfo]] = {}
+        self._keep_alive: list = []
+        self._provider_nodes: dict[int, Node] = {}
+
+    def stage(self, node: Node, finisher: Finisher, description: str) -> tuple[bytes, StageInfo]:
+        """The pickled (plan, finisher) of a stage and its info, made once per job."""
+        identity = (id(node), id(finisher))
+        cached = self._stages.get(identity)
+        if cached is not None:
+            return cached
+        blob = serialize_stage(node, finisher, description)
+        info = StageInfo(
+            self.application_id,
+            self.job_id,
+            next(self._stage_ids),
+            description,
+            self._local_properties,
+        )
+        self._stages[identity] = (blob, info)
+        self._keep_alive.append((node, finisher))  # keep ids unique while the job is built
+        return blob, info
+
+    def add_task(
+        self, key: Any, node: Node, finisher: Finisher, split: int, description: str
+    ) -> TaskRef:
+        """Add the task that computes partition ``split`` of ``node`` and applies ``finisher``."""
+        blob, info = self.stage(node, finisher, description)
+        slot_ids: list = []
+        sources = []
+        for source, leaf_split in node.sources(split):
+            if source.provider is None:
+                raise RuntimeError(f"source {source.uid} has no provider in the driver")
+            if (source.uid, leaf_split) not in slot_ids:
+                slot_ids.append((source.uid, leaf_split))
+                sources.append((source, leaf_split))
+        # A task may read a shuffle's output directly only if it reads one partition of one
+        # shuffle: the shuffle pins that partition's reader to the worker holding the data.
+        shuffle_reads = [s for s, _ in sources if getattr(s.provider, "is_shuffle", False)]
+        exclusive = len(shuffle_reads) == 1
+        slot_values = [
+            source.provider.graph_input(leaf_split, self, exclusive)
+            for source, leaf_split in sources
+        ]
+        self.graph[key] = Task(key, run_task, blob, info, split, tuple(slot_ids), *slot_values)
+        self.key_descriptions[key] = (description, split)
+        return TaskRef(key)
+
+    def stage_summary(self) -> dict[int, tuple[str, int]]:
+        """Stage id -> (description, number of tasks) for the stages of this job."""
+        counts: dict[int, int] = {}
+        for task in self.graph.values():
+            info = getattr(task, "args", (None, None))[1:2]
+            if info and isinstance(info[0], StageInfo):
+                counts[info[0].stage_id] = counts.get(info[0].stage_id, 0) + 1
+        return {
+            info.stage_id: (info.description, counts.get(info.stage_id, 0))
+            for _, info in self._stages.values()
+        }
+
+    def node_of(self, provider: Provider, factory: Callable[[], Node]) -> Node:
+        """The plan of a provider's upstream stage, built once per job."""
+        node = self._provider_nodes.get(id(provider))
+        if node is None:
+            node = self._provider_nodes[id(provider)] = factory()
+            self._keep_alive.append(provider)
+        return node
+
+    def hold(self, provider: Provider, split: int, key: Any) -> None:
+        """Ask the job to keep ``key``'s result after it ends and hand its future to
+        ``provider.attach``."""
+        self.held.append((provider, split, key))
+
+
+def serialize_stage(node: Node, finisher: Finisher, description: str) -> bytes:
+    """Pickle a stage's plan and finisher once, naming the operation whose closure fails.
+
+    The broadcast variables the plan captures are installed on the workers first.
+    """
+    with shipping_broadcasts():
+        try:
+            return cloudpickle.dumps((node, finisher), 5)
+        except Exception as error:
+            culprit = _find_unpicklable_step(node)
+            where = culprit.describe() if culprit is not None else description
+            raise SerializationError(
+                f"{where}: could not serialize the function or the values it captures for the "
+                f"workers: {type(error).__name__}: {error}"
+            ) from error
+
+
+def _find_unpicklable_step(node: Node) -> Step | None:
+    for step in node.steps():
+        try:
+            cloudpickle.dumps(step.function)
+        except Exception:
+            return step
+    return None

@@ -1,0 +1,321 @@
+"""Running jobs: submit a job's graph, wait for it, gather its results, cancel it.
+
+Execution is one ``client.get`` of a low-level graph (which Dask does not re-optimize), then a
+gather. :class:`JobRunner` keeps a :class:`JobRecord` of every running and recent job, which
+``StatusTracker``, job groups and cancellation read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import CancelledError as FutureCancelledError
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._dask_compat import executing_task_keys, killed_worker_report
+from ..errors import JobCancelledError
+from ..worker.plan import Node
+from ..worker.task import gc_paused
+from .graph import Finisher, GraphBuilder
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from .cluster import LocalProcessCluster
+
+__all__ = ["JobRecord", "JobRunner"]
+
+logger = logging.getLogger("sparkish.execution")
+
+
+@dataclass
+class JobRecord:
+    """What the driver knows about one submitted job."""
+
+    job_id: int
+    description: str
+    group_id: str | None
+    tags: frozenset[str]
+    task_count: int = 0
+    futures: list = field(default_factory=list)
+    cancelled_reason: str | None = None
+    submitted: float = field(default_factory=time.time)
+    finished: float | None = None
+    status: str = "RUNNING"
+    num_partitions: int = 0
+    keys: frozenset = frozenset()
+    stages: dict = field(default_factory=dict)  # stage id -> (description, number of tasks)
+
+
+class JobRunner:
+    """Submits the jobs of one context and tracks the running ones.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Where jobs run.
+    application_id : str
+        The context's application id (part of every task key).
+    cluster : LocalProcessCluster or None
+        The embedded cluster, if the context started one: its worker processes can be killed
+        when a cancelled task keeps running, and its failure ends jobs promptly.
+    kill_grace_seconds : float
+        How long a cancelled task may keep running before its worker process is killed.
+    after_job : callable
+        Called after every job, successful or not (merges accumulator updates).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        application_id: str,
+        cluster: LocalProcessCluster | None = None,
+        *,
+        kill_grace_seconds: float = 2.0,
+        after_job: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.client = client
+        self.application_id = application_id
+        self.cluster = cluster
+        self.kill_grace_seconds = kill_grace_seconds
+        self.after_job = after_job
+        self.job_ids = itertools.count()
+        self.stage_ids = itertools.count()
+        self.active: dict[int, JobRecord] = {}
+        self.completed: list[JobRecord] = []
+        self.listeners: list[Callable[[str, JobRecord], None]] = []
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def new_graph(self, local_properties: Mapping[str, Any] | None = None) -> GraphBuilder:
+        """An empty graph for the next job."""
+        properties = {
+            key: value for key, value in (local_properties or {}).items() if isinstance(value, str)
+        }
+        return GraphBuilder(self.application_id, next(self.job_ids), self.stage_ids, properties)
+
+    def run(
+        self,
+        node: Node,
+        finisher: Finisher,
+        splits: Iterable[int] | None,
+        description: str,
+        *,
+        local_properties: Mapping[str, Any] | None = None,
+        drain_on_failure: bool = False,
+    ) -> list:
+        """Compute ``finisher(split, records)`` for each split; results in split order.
+
+        Parameters
+        ----------
+        node : Node
+            The plan of the RDD's partitions.
+        finisher : callable
+            ``finisher(split, records)`` computes each task's result.
+        splits : iterable of int or None
+            The partitions to compute (all when None).
+        description : str
+            The action and its call site, for errors, status and the dashboard.
+        local_properties : mapping
+            The submitting thread's local properties (job group, description, tags...).
+        drain_on_failure : bool
+            On failure, return only once none of the job's tasks runs any more (jobs with side
+            effects, like writing files, need that before cleaning up).
+
+        Returns
+        -------
+        list
+            The finisher's result for each split.
+        """
+        chosen = _checked_splits(node, splits, description)
+        if not chosen:
+            return []
+        builder = self.new_graph(local_properties)
+        name = f"{description.split(' ')[0]}-job{builder.job_id}-{self.application_id}"
+        output_keys = [
+            builder.add_task((name, split), node, finisher, split, description).key
+            for split in chosen
+        ]
+        record = _job_record(builder, description, local_properties or {}, len(chosen))
+        futures = self._submit(builder, output_keys, record)
+        try:
+            return self._results(futures, record, builder, drain_on_failure)
+        finally:
+            self._finish(record, futures, builder)
+
+    def _submit(self, builder: GraphBuilder, output_keys: list, record: JobRecord) -> list:
+        held_keys = [key for _, _, key in builder.held]
+        futures = self.client.get(builder.graph, output_keys + held_keys, sync=False)
+        outputs = futures[: len(output_keys)]
+        for (provider, split, _), future in zip(builder.held, futures[len(output_keys) :]):
+            provider.attach(split, future)
+        record.futures = outputs
+        with self._lock:
+            self.active[record.job_id] = record
+        self._notify("start", record)
+        return outputs
+
+    def _results(
+        self, futures: list, record: JobRecord, builder: GraphBuilder, drain_on_failure: bool
+    ) -> list:
+        try:
+            self._wait(futures)
+            with gc_paused():
+                results = self.client.gather(futures)
+        except (FutureCancelledError, asyncio.CancelledError) as error:
+            record.status = "FAILED"
+            reason = record.cancelled_reason or "its futures were cancelled"
+            raise JobCancelledError(
+                f"Job {record.job_id} ({record.description}) cancelled: {reason}"
+            ) from error
+        except Exception as error:
+            record.status = "FAILED"
+            _annotate_lost_task(error, builder)
+            if drain_on_failure:
+                self._drain(record, futures)
+            raise
+        record.status = "SUCCEEDED"
+        return results
+
+    def _finish(self, record: JobRecord, futures: list, builder: GraphBuilder) -> None:
+        record.finished = time.time()
+        with self._lock:
+            self.active.pop(record.job_id, None)
+            self.completed.append(record)
+            del self.completed[:-1000]
+        for future in futures:
+            future.release()
+        record.futures = []
+        builder.external_futures.clear()
+        # Updates of the tasks that succeeded count even when the job failed, like Spark.
+        self.after_job()
+        self._notify("end", record)
+
+    def _wait(self, futures: list) -> None:
+        """Wait for a job's results, failing promptly if the local cluster lost every worker."""
+        cluster = self.cluster
+        if cluster is None or not futures:
+            return
+        settled = threading.Event()
+        remaining = [len(futures)]
+        lock = threading.Lock()
+
+        def on_done(future: Future) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0] == 0 or future.status != "finished":
+                    settled.set()
+
+        for future in futures:
+            future.add_done_callback(on_done)
+        while not settled.wait(1.0):
+            if cluster.failure:
+                self.client.cancel(futures, force=True)
+                raise RuntimeError(f"The job cannot run: {cluster.failure}")
+
+    def cancel(self, predicate: Callable[[JobRecord], bool], reason: str) -> int:
+        """Cancel the running jobs matching ``predicate``; returns how many were cancelled."""
+        with self._lock:
+            targets = [record for record in self.active.values() if predicate(record)]
+        for record in targets:
+            record.cancelled_reason = reason
+            if record.futures:
+                self.client.cancel(record.futures, reason=reason, force=True)
+        if targets and self.cluster is not None:
+            # Dask cannot interrupt a running task; like PySpark, kill the worker processes
+            # still running a cancelled task after a grace period (the supervisor restarts them).
+            keys = frozenset().union(*(record.keys for record in targets))
+            timer = threading.Timer(self.kill_grace_seconds, self._kill_workers_running, (keys,))
+            timer.daemon = True
+            timer.start()
+        return len(targets)
+
+    def close(self, reason: str) -> None:
+        """Cancel every running job; nothing is killed or submitted afterwards."""
+        self.cancel(lambda record: True, reason)
+        self.closed = True
+
+    def _drain(self, record: JobRecord, futures: list, timeout: float = 60.0) -> None:
+        """Cancel a failed job's remaining tasks and wait until none of them is running."""
+        self.client.cancel(futures, force=True)
+        started = time.monotonic()
+        killed = False
+        while time.monotonic() - started < timeout:
+            try:
+                running = self.client.run(executing_task_keys)
+            except Exception:
+                return
+            if not any(record.keys.intersection(keys) for _, keys in running.values()):
+                return
+            waited = time.monotonic() - started
+            if not killed and self.cluster is not None and waited > self.kill_grace_seconds:
+                self._kill_workers_running(record.keys)
+                killed = True
+            time.sleep(0.1)
+        logger.warning("tasks of failed job %s still run after %.0f s", record.job_id, timeout)
+
+    def _kill_workers_running(self, keys: frozenset) -> None:
+        cluster = self.cluster
+        if cluster is None or self.closed:
+            return
+        try:
+            running = self.client.run(executing_task_keys)
+        except Exception:
+            return
+        for address, (pid, executing) in running.items():
+            if keys.intersection(executing):
+                logger.warning("killing worker %s, which still runs a cancelled task", address)
+                cluster.kill_worker(pid)
+
+    def _notify(self, event: str, record: JobRecord) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event, record)
+            except Exception:  # a monitoring listener must never break a job
+                logger.exception("job listener failed")
+
+
+def _checked_splits(node: Node, splits: Iterable[int] | None, description: str) -> list[int]:
+    chosen = list(range(node.num_partitions)) if splits is None else list(splits)
+    for split in chosen:
+        if not 0 <= split < node.num_partitions:
+            raise IndexError(
+                f"{description}: partition {split} does not exist "
+                f"(the RDD has {node.num_partitions} partitions)"
+            )
+    return chosen
+
+
+def _job_record(
+    builder: GraphBuilder, description: str, properties: Mapping[str, Any], partitions: int
+) -> JobRecord:
+    return JobRecord(
+        builder.job_id,
+        properties.get("spark.job.description") or description,
+        properties.get("spark.jobGroup.id"),
+        frozenset(properties.get("spark.job.tags", ())),
+        task_count=len(builder.graph),
+        num_partitions=partitions,
+        keys=frozenset(builder.graph),
+        stages=builder.stage_summary(),
+    )
+
+
+def _annotate_lost_task(error: Exception, builder: GraphBuilder) -> None:
+    """Name the RDD operation and partition in errors raised by Dask about a task key."""
+    report = killed_worker_report(error)
+    if report is None:
+        return
+    key, deaths = report
+    description, split = builder.key_descriptions.get(key, ("a task", -1))
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(
+            f"sparkish: {description}, partition {split}: the task's worker died {deaths} "
+            "times while running it (a crash or out-of-memory in user code?)"
+        )

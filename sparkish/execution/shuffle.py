@@ -1,0 +1,120 @@
+"""A shuffle in a job's graph: its map tasks, its barrier, and how reduce tasks read it.
+
+The graph of one shuffle is M map tasks, one barrier task and, downstream, one task per reduce
+partition: O(M + R) tasks. The first job that needs a shuffle adds the map tasks and the barrier
+and keeps a future on the barrier: while the shuffle's RDD lives, its output stays on the workers
+and later jobs read it again without re-running the map side. If a worker holding shuffle data
+dies, Dask's P2P extension restarts the whole shuffle (recomputing lost inputs from lineage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from dask.task_spec import Task, TaskRef
+
+from .._dask_compat import barrier_key_of, barrier_task
+from ..serialization import Block
+from ..worker.plan import Node
+from ..worker.shuffle import read_block, write_map_output
+from .graph import GraphBuilder, HeldFutures, Provider
+
+if TYPE_CHECKING:
+    from distributed import Future
+
+__all__ = ["ShuffleProvider"]
+
+
+class ShuffleProvider(Provider):
+    """Adds a shuffle's map side and barrier to a job graph, or reuses the held barrier.
+
+    Parameters
+    ----------
+    name : str
+        Unique prefix of the shuffle's ids (one per shuffled RDD).
+    map_node_factory : callable
+        Builds the plan of the map side (the parent RDD's partitions).
+    num_map_partitions : int
+        How many map tasks there are.
+    partition_func : callable
+        ``partition_func(key) % num_partitions`` is a record's reduce partition.
+    num_partitions : int
+        How many reduce partitions there are.
+    description : str
+        The RDD operation that shuffles and its call site, for task descriptions.
+    spill_to_disk : bool
+        Whether received buckets may be buffered on the workers' disks.
+    """
+
+    is_shuffle = True
+
+    def __init__(
+        self,
+        name: str,
+        map_node_factory: Callable[[], Node],
+        num_map_partitions: int,
+        partition_func: Callable[[Any], int],
+        num_partitions: int,
+        description: str,
+        spill_to_disk: bool = True,
+    ) -> None:
+        self.name = name
+        self.map_node_factory = map_node_factory
+        self.num_map_partitions = num_map_partitions
+        self.partition_func = partition_func
+        self.num_partitions = num_partitions
+        self.description = description
+        self.spill_to_disk = spill_to_disk
+        self.barrier = HeldFutures()
+        self._shuffle_id = ""
+
+    def prepare(self) -> str:
+        """The shuffle id the next job uses: the held shuffle's if its data is alive, else a
+        new one (called when the job's plan is built, before its graph)."""
+        self.barrier.live(0)
+        self._shuffle_id = f"{self.name}-{self.barrier.generation(0)}"
+        return self._shuffle_id
+
+    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+        if self.num_map_partitions == 0:
+            return Block([])  # nothing to shuffle: every reduce partition is empty
+        shuffle_id = self._shuffle_id
+        barrier = barrier_key_of(shuffle_id)
+        future = self.barrier.live(0)
+        if future is not None and future.key == barrier:
+            builder.external_futures.append(future)
+        elif barrier not in builder.graph:
+            self._add_map_side(builder, shuffle_id)
+        if exclusive:
+            return TaskRef(barrier)
+        read_key = (f"shuffle-read-{shuffle_id}", split)
+        if read_key not in builder.graph:
+            builder.graph[read_key] = Task(
+                read_key, read_block, shuffle_id, split, TaskRef(barrier)
+            )
+            builder.key_descriptions[read_key] = (f"{self.description} (shuffle read)", split)
+        return TaskRef(read_key)
+
+    def _add_map_side(self, builder: GraphBuilder, shuffle_id: str) -> None:
+        node = builder.node_of(self, self.map_node_factory)
+        finisher = partial(write_map_output, shuffle_id, self.num_partitions, self.partition_func)
+        description = f"{self.description} (map side)"
+        transfers = [
+            builder.add_task(
+                (f"shuffle-map-{shuffle_id}", split), node, finisher, split, description
+            )
+            for split in range(node.num_partitions)
+        ]
+        barrier = barrier_task(shuffle_id, transfers, self.num_partitions, self.spill_to_disk)
+        builder.graph[barrier.key] = barrier
+        builder.key_descriptions[barrier.key] = (f"{self.description} (shuffle barrier)", 0)
+        builder.hold(self, 0, barrier.key)
+
+    def attach(self, split: int, future: Future) -> None:
+        self.barrier.hold(0, future)
+
+    def release(self) -> None:
+        """Free the shuffle's output on the workers (a later job shuffles again)."""
+        self.barrier.release()

@@ -1,0 +1,90 @@
+"""Finishers: what a task returns after computing its partition.
+
+A stage's last step is a finisher ``(split, records) -> result``: the result is what the task
+hands back to Dask, so it decides what crosses to the driver or stays on the worker.
+
+>>> collect_finisher(0, iter([1, 2])).records
+[1, 2]
+>>> count_finisher(0, iter("abc"))
+3
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any
+
+from ..io.writers import TaskCommitMessage, WriteJobSpec, write_task
+from ..serialization import Block
+from ..storage import DiskBlock
+
+__all__ = [
+    "collect_finisher",
+    "count_finisher",
+    "disk_materialize",
+    "drain",
+    "materialize",
+    "partition_function_finisher",
+    "take_finisher",
+    "write_finisher",
+]
+
+
+def drain(iterator: Iterable) -> int:
+    """Consume ``iterator`` at C speed and return how many records it produced.
+
+    >>> drain(x for x in range(5))
+    5
+    """
+    counter = itertools.count()
+    deque(zip(iterator, counter), maxlen=0)
+    return next(counter)
+
+
+def collect_finisher(split: int, iterator: Iterator) -> Block:
+    """The partition's records, pickled in the task (so a failure to pickle names the task)."""
+    return Block.sealed(iterator)
+
+
+def count_finisher(split: int, iterator: Iterator) -> int:
+    return drain(iterator)
+
+
+def take_finisher(limit: int, split: int, iterator: Iterator) -> Block:
+    """At most ``limit`` records of the partition; the rest is never computed."""
+    return Block.sealed(itertools.islice(iterator, limit))
+
+
+def materialize(split: int, records: Iterator) -> Block:
+    """Keep a partition's records as a shippable :class:`Block` (persisted in memory)."""
+    return Block.from_iterable(records)
+
+
+def disk_materialize(split: int, iterator: Iterator) -> DiskBlock:
+    """Keep a partition's records in a file on the worker (persisted on disk)."""
+    return DiskBlock.write(iterator)
+
+
+def partition_function_finisher(function: Callable[[Iterator], Any]) -> Callable:
+    """Finisher for ``SparkContext.runJob``: the function's results for one partition."""
+    return partial(_apply_partition_function, function)
+
+
+def _apply_partition_function(function: Callable, split: int, iterator: Iterator) -> Block:
+    result = function(iterator)
+    return Block.sealed(() if result is None else result)
+
+
+def write_finisher(
+    spec: WriteJobSpec,
+    kind: str,
+    compression: str | None,
+    batch_size: int,
+    split: int,
+    records: Iterator,
+) -> TaskCommitMessage:
+    """Write the partition to an attempt file of an output job (``saveAsTextFile`` & co.)."""
+    return write_task(spec, split, None, records, kind, compression, batch_size)

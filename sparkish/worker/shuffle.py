@@ -1,0 +1,108 @@
+"""The two ends of a shuffle inside tasks: map tasks write buckets, reduce tasks read them.
+
+The driver side (:mod:`sparkish.execution.shuffle`) puts the map tasks, the barrier and the
+readers into a job's graph; the bytes move through :mod:`sparkish._dask_compat`.
+
+Records that are all ``(int, int)`` pairs are bucketed as int64 arrays and framed as raw bytes
+(see :mod:`sparkish.shuffle.int_columns`); anything else as pickled key and value lists.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .._dask_compat import read_output_partition, write_input_partition
+from ..serialization import Block, dumps
+from ..shuffle.buckets import frame
+from ..shuffle.hashing import bucket_columns, portable_hash
+from ..shuffle.int_columns import (
+    IntPairs,
+    bucket_int_columns,
+    encode_int_columns,
+    gather_int_columns,
+    int_pairs,
+)
+from .plan import Source
+
+__all__ = ["ShuffleSource", "read_block", "write_map_output"]
+
+#: Records examined at a time when trying the vectorised int path.
+_CHUNK = 1 << 16
+
+
+class ShuffleSource(Source):
+    """A leaf reading one reduce partition of a shuffle.
+
+    Its task input is either the barrier's run id (the task then reads the partition from the
+    shuffle itself) or a :class:`Block` produced by a separate read task.
+    """
+
+    def __init__(self, uid: str, num_partitions: int, provider: Any, shuffle_id: str) -> None:
+        super().__init__(uid, num_partitions, provider)
+        self.shuffle_id = shuffle_id
+
+    def __getstate__(self) -> tuple:
+        return (self.uid, self.num_partitions, self.shuffle_id)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.uid, self.num_partitions, self.shuffle_id = state
+        self.provider = None
+
+    def compute(self, split: int, inputs: dict) -> Iterator:
+        value = inputs[(self.uid, split)]
+        if type(value) is int:
+            return iter(read_output_partition(self.shuffle_id, split, value))
+        return iter(value)
+
+
+def write_map_output(
+    shuffle_id: str,
+    num_partitions: int,
+    partition_func: Callable[[Any], int],
+    split: int,
+    records: Iterator,
+) -> int:
+    """Finisher of a map task: bucket records by reduce partition and hand them to the shuffle.
+
+    Returns the shuffle's run id, which the barrier task collects.
+    """
+    if partition_func is portable_hash:
+        framed = _framed_int_buckets(split, records, num_partitions)
+        if isinstance(framed, list):
+            return write_input_partition(shuffle_id, split, framed)
+        records = framed
+    key_buckets, value_buckets = bucket_columns(records, num_partitions, partition_func)
+    framed_buckets = [
+        (reduce_id, frame(split, reduce_id, dumps((keys, value_buckets[reduce_id]))))
+        for reduce_id, keys in enumerate(key_buckets)
+        if keys
+    ]
+    return write_input_partition(shuffle_id, split, framed_buckets)
+
+
+def _framed_int_buckets(split: int, records: Any, num_partitions: int) -> list | Iterator:
+    """Framed int64 buckets when every record is an ``(int, int)`` pair that the vectorised
+    path can take, else an iterator over all the records (none consumed)."""
+    if type(records) is IntPairs:
+        columns = records.int_columns
+    else:
+        records = iter(records)
+        gathered, rest = gather_int_columns(list(itertools.islice(records, _CHUNK)), records)
+        if gathered is None:
+            assert rest is not None
+            return rest
+        columns = gathered
+    buckets = bucket_int_columns(*columns, num_partitions)
+    if buckets is None:
+        return int_pairs(*columns)
+    return [
+        (reduce_id, frame(split, reduce_id, encode_int_columns(keys, values)))
+        for reduce_id, keys, values in buckets
+    ]
+
+
+def read_block(shuffle_id: str, split: int, run_id: int) -> Block:
+    """A separate read task, for consumers that read several partitions of a shuffle."""
+    return Block(list(read_output_partition(shuffle_id, split, run_id)))
