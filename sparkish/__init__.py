@@ -21,6 +21,7 @@ from .files import SparkFiles
 from .partitioner import Partitioner
 from .rdd import RDD
 from .resultiterable import ResultIterable
+from .row import Row
 from .statcounter import StatCounter
 from .status import StatusTracker
 from .storagelevel import StorageLevel
@@ -37,6 +38,7 @@ __all__ = [
     "Partitioner",
     "RDD",
     "ResultIterable",
+    "Row",
     "SerializationError",
     "SparkConf",
     "SparkContext",

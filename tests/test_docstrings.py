@@ -31,6 +31,7 @@ CLASSES = [
     sparkish.SparkFiles,
     sparkish.StorageLevel,
     sparkish.Partitioner,
+    sparkish.Row,
     sparkish.InheritableThread,
 ]
 

@@ -71,6 +71,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "sparkish.errors",
             "sparkish.partitioner",
             "sparkish.resultiterable",
+            "sparkish.row",
             "sparkish.settings",
             "sparkish.statcounter",
             "sparkish.storagelevel",
