@@ -221,6 +221,3 @@ class SparkConf:
     def toDebugString(self) -> str:
         """The properties as ``key=value`` lines, sorted by key."""
         return "\n".join(f"{key}={value}" for key, value in sorted(self._conf.items()))
-
-    def __repr__(self) -> str:
-        return f"<sparkish.conf.SparkConf object with {len(self._conf)} settings>"

@@ -163,9 +163,12 @@ class SparkContext:
             self._stopped = False
             self._start(client)
             self._activate(self, str(user_frame()))
-        submitted = [p for p in (self._conf.get("spark.submit.pyFiles") or "").split(",") if p]
-        for path in [*submitted, *(pyFiles or [])]:
+        for path in [*_paths(self._conf.get("spark.submit.pyFiles")), *(pyFiles or [])]:
             self.addPyFile(path)
+        for path in _paths(self._conf.get("spark.files")):
+            self.addFile(path)
+        for path in _paths(self._conf.get("spark.archives")):
+            self.addArchive(path)
 
     # ------------------------------------------------------------------ start-up and shutdown
     @classmethod
@@ -998,6 +1001,11 @@ def _assemble_conf(
     result.setIfMissing("spark.master", default_master)
     result.setIfMissing("spark.app.name", "sparkish")
     return result
+
+
+def _paths(setting: str | None) -> list[str]:
+    """The paths of a comma-separated setting such as ``spark.files``."""
+    return [path.strip() for path in (setting or "").split(",") if path.strip()]
 
 
 def _resource_uri(path: str) -> str:

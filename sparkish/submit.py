@@ -1,13 +1,16 @@
-"""``sparkish-submit``: run a PySpark-style script on sparkish, like ``spark-submit``.
+"""``sparkish-submit``: run a PySpark program on sparkish, like ``spark-submit``.
 
     sparkish-submit --master local[4] --name nightly --conf spark.default.parallelism=8 job.py ARGS
-    sparkish-submit --master dask://scheduler:8786 job.py
-    sparkish-submit --pyspark-compat job.py   # a script that imports pyspark runs on sparkish
+    sparkish-submit --master dask://scheduler:8786 --executor-memory 4g job.py
+    python -m sparkish.submit job.py          # the same, without the console script
+    sparkish-submit - < job.py                # the program on standard input
 
-The settings reach every ``SparkConf()`` the script creates (``loadDefaults``), so
-``SparkContext()`` with no arguments picks up the master and application name. With
-``--pyspark-compat``, ``import pyspark`` inside the script imports sparkish instead, so an
-unmodified PySpark RDD script runs unchanged. ``-`` reads the script from standard input.
+``import pyspark`` inside the program imports sparkish (see :mod:`sparkish.compat`), so an
+unmodified PySpark program runs on sparkish; ``--no-pyspark-compat`` turns that off. The
+settings reach every ``SparkConf()`` the program creates (``loadDefaults``), so a
+``SparkContext()`` or ``SparkSession.builder.getOrCreate()`` without arguments picks up the
+master and application name. spark-submit's other options are accepted; those that mean
+nothing here (JVM, YARN, Kubernetes options...) are ignored with a warning.
 """
 
 from __future__ import annotations
@@ -17,90 +20,153 @@ import json
 import os
 import runpy
 import sys
-import types
+import warnings
+from collections.abc import Iterable
 
-import sparkish
-
+from . import compat
 from .conf import SUBMIT_CONF_VARIABLE
 
 __all__ = ["main"]
+
+#: spark-submit options that name a sparkish setting.
+_SETTING_OPTIONS = {
+    "--master": "spark.master",
+    "--name": "spark.app.name",
+    "--executor-memory": "spark.executor.memory",
+    "--driver-memory": "spark.driver.memory",
+    "--py-files": "spark.submit.pyFiles",
+    "--files": "spark.files",
+    "--archives": "spark.archives",
+}
+
+#: spark-submit options that take a value and mean nothing for sparkish.
+_IGNORED_WITH_VALUE = (
+    "--deploy-mode",
+    "--class",
+    "--jars",
+    "--packages",
+    "--exclude-packages",
+    "--repositories",
+    "--driver-java-options",
+    "--driver-library-path",
+    "--driver-class-path",
+    "--driver-cores",
+    "--executor-cores",
+    "--total-executor-cores",
+    "--num-executors",
+    "--queue",
+    "--principal",
+    "--keytab",
+    "--proxy-user",
+)
+
+#: spark-submit flags without a value that mean nothing for sparkish.
+_IGNORED_FLAGS = ("--supervise", "--verbose", "-v")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparkish-submit",
-        description="Run a PySpark RDD script on sparkish (Dask).",
+        description="Run a PySpark program on sparkish (Dask), like spark-submit.",
     )
-    parser.add_argument("--master", help="local, local[N], local[*], dask://host:port ...")
-    parser.add_argument("--name", help="application name (spark.app.name)")
+    for option, setting in _SETTING_OPTIONS.items():
+        parser.add_argument(option, help=f"sets {setting}")
     parser.add_argument(
         "--conf",
+        "-c",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="a configuration property; may be repeated",
     )
     parser.add_argument(
-        "--py-files",
-        default="",
-        help="comma-separated .py/.zip files to put on the import path of driver and workers",
+        "--properties-file", help="a file of 'key value' (or key=value) settings, one per line"
     )
     parser.add_argument(
-        "--pyspark-compat",
-        action="store_true",
-        help="make `import pyspark` in the script import sparkish",
+        "--no-pyspark-compat",
+        dest="pyspark_compat",
+        action="store_false",
+        help="do not make `import pyspark` in the program import sparkish",
     )
-    parser.add_argument("script", help="the Python script to run, or - for standard input")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    # Kept for programs started with the option before it became the default.
+    parser.add_argument(
+        "--pyspark-compat", dest="legacy_compat", action="store_true", help=argparse.SUPPRESS
+    )
+    for option in _IGNORED_WITH_VALUE:
+        parser.add_argument(option, dest=f"ignored{option}", help="accepted and ignored")
+    for flag in _IGNORED_FLAGS:
+        parser.add_argument(flag, dest=f"ignored{flag}", action="store_true", help="ignored")
+    parser.add_argument("script", help="the Python program to run, or - for standard input")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     return parser
+
+
+def _properties(path: str) -> Iterable[tuple[str, str]]:
+    """The settings of a spark-submit properties file (``key value`` or ``key=value``)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            text = line.strip()
+            if not text or text.startswith(("#", "!")):
+                continue
+            key, _, value = text.replace("=", " ", 1).partition(" ")
+            yield key.strip(), value.strip()
 
 
 def _settings(options: argparse.Namespace) -> dict[str, str]:
     settings: dict[str, str] = json.loads(os.environ.get(SUBMIT_CONF_VARIABLE, "{}"))
+    if options.properties_file:
+        settings.update(_properties(options.properties_file))
     for item in options.conf:
         key, separator, value = item.partition("=")
         if not separator or not key:
             raise SystemExit(f"sparkish-submit: --conf expects KEY=VALUE, got {item!r}")
         settings[key] = value
-    if options.master:
-        settings["spark.master"] = options.master
-    if options.name:
-        settings["spark.app.name"] = options.name
-    if options.py_files:
-        settings["spark.submit.pyFiles"] = options.py_files
+    for option, setting in _SETTING_OPTIONS.items():
+        value = getattr(options, option.lstrip("-").replace("-", "_"))
+        if value is not None:
+            settings[setting] = value
     return settings
 
 
-def _install_pyspark_alias() -> None:
-    for name in (
-        "pyspark",
-        "pyspark.context",
-        "pyspark.rdd",
-        "pyspark.core.context",
-        "pyspark.core.rdd",
-        "pyspark.conf",
-        "pyspark.storagelevel",
-        "pyspark.files",
-        "pyspark.accumulators",
-        "pyspark.broadcast",
-        "pyspark.statcounter",
-    ):
-        alias = types.ModuleType(name)
-        for public in sparkish.__all__:
-            setattr(alias, public, getattr(sparkish, public))
-        sys.modules[name] = alias
+def _warn_about_ignored(options: argparse.Namespace) -> None:
+    for option in (*_IGNORED_WITH_VALUE, *_IGNORED_FLAGS):
+        if getattr(options, f"ignored{option}", None):
+            warnings.warn(
+                f"sparkish-submit: {option} is ignored (it has no meaning for sparkish)",
+                UserWarning,
+                stacklevel=2,
+            )
+    if options.driver_memory is not None:
+        warnings.warn(
+            "sparkish-submit: --driver-memory is recorded as spark.driver.memory but does not "
+            "limit the driver, which is this Python process",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def _put_py_files_on_path(py_files: str | None) -> None:
+    for path in filter(None, (py_files or "").split(",")):
+        absolute = os.path.abspath(path)
+        archive = path.endswith((".zip", ".egg", ".whl"))
+        sys.path.insert(0, absolute if archive else os.path.dirname(absolute))
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``sparkish-submit`` command."""
+    """Entry point of the ``sparkish-submit`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line after the program name (default: ``sys.argv[1:]``).
+    """
     options = _parser().parse_args(argv)
+    _warn_about_ignored(options)
     settings = _settings(options)
     os.environ[SUBMIT_CONF_VARIABLE] = json.dumps(settings)
-    for path in filter(None, options.py_files.split(",")):
-        directory = os.path.dirname(os.path.abspath(path))
-        sys.path.insert(0, os.path.abspath(path) if path.endswith(".zip") else directory)
+    _put_py_files_on_path(options.py_files)
     if options.pyspark_compat:
-        _install_pyspark_alias()
+        compat.install()
     if options.script == "-":
         source = sys.stdin.read()
         sys.argv = ["-", *options.args]

@@ -16,6 +16,9 @@ import pytest
 validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is not installed").validate
 
 import sparkish  # noqa: E402
+from sparkish import serializers, sql  # noqa: E402
+from sparkish.rdd import RDDBarrier  # noqa: E402
+from sparkish.taskcontext import BarrierTaskContext  # noqa: E402
 
 #: The public classes whose members are checked (PySpark's names).
 CLASSES = [
@@ -33,6 +36,16 @@ CLASSES = [
     sparkish.Partitioner,
     sparkish.Row,
     sparkish.InheritableThread,
+    sql.SparkSession,
+    sql.SparkSession.Builder,
+    sql.RuntimeConfig,
+    sql.DataFrame,
+    sql.DataFrameReader,
+    RDDBarrier,
+    BarrierTaskContext,
+    serializers.Serializer,
+    serializers.BatchedSerializer,
+    serializers.AutoBatchedSerializer,
 ]
 
 CHECKS = {"GL08", "PR01", "PR02", "PR03", "PR06", "PR10"}

@@ -13,7 +13,7 @@ import sparkish
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(sparkish.__path__, prefix="sparkish.")
-    if not info.name.endswith("worker.main")
+    if not info.name.endswith("worker.main") and "_pyspark_shim" not in info.name
 )
 
 

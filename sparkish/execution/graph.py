@@ -124,6 +124,8 @@ class GraphBuilder:
         Where new stage ids come from (shared by the jobs of one context).
     local_properties : dict
         The driver's local properties, visible to tasks through ``TaskContext``.
+    barrier_timeout : float
+        How long the tasks of a barrier stage wait for each other, in seconds.
     """
 
     def __init__(
@@ -132,8 +134,10 @@ class GraphBuilder:
         job_id: int,
         stage_ids: Iterator[int],
         local_properties: dict[str, str] | None = None,
+        barrier_timeout: float = 300.0,
     ) -> None:
         self.application_id = application_id
+        self.barrier_timeout = barrier_timeout
         self.job_id = job_id
         self.graph: dict = {}
         self.external_futures: list[Future] = []
@@ -152,12 +156,16 @@ class GraphBuilder:
         if cached is not None:
             return cached
         blob = serialize_stage(node, finisher, description)
+        stage_id = next(self._stage_ids)
+        barrier = any(step.barrier for step in node.steps())
         info = StageInfo(
             self.application_id,
             self.job_id,
-            next(self._stage_ids),
+            stage_id,
             description,
             self._local_properties,
+            f"{self.application_id}-job{self.job_id}-stage{stage_id}" if barrier else None,
+            barrier_timeout=self.barrier_timeout,
         )
         self._stages[identity] = (blob, info)
         self._keep_alive.append((node, finisher))  # keep ids unique while the job is built
@@ -199,6 +207,17 @@ class GraphBuilder:
             info.stage_id: (info.description, counts.get(info.stage_id, 0))
             for _, info in self._stages.values()
         }
+
+    def barrier_stages(self) -> dict[str, int]:
+        """Barrier id -> number of tasks, for the barrier stages of this job; tells each stage's
+        tasks how many of them must meet (call once the graph is complete)."""
+        counts = {stage: tasks for stage, (_, tasks) in self.stage_summary().items()}
+        barriers = {}
+        for _, info in self._stages.values():
+            if info.barrier_id is not None:
+                info.barrier_tasks = counts.get(info.stage_id, 0)
+                barriers[info.barrier_id] = info.barrier_tasks
+        return barriers
 
     def node_of(self, provider: Provider, factory: Callable[[], Node]) -> Node:
         """The plan of a provider's upstream stage, built once per job."""

@@ -21,6 +21,7 @@ from .._dask_compat import executing_task_keys, killed_worker_report
 from ..errors import JobCancelledError
 from ..worker.plan import Node
 from ..worker.task import gc_paused
+from .barrier import BarrierCoordinator
 from .graph import Finisher, GraphBuilder
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class JobRecord:
     num_partitions: int = 0
     keys: frozenset = frozenset()
     stages: dict = field(default_factory=dict)  # stage id -> (description, number of tasks)
+    barrier_ids: list[str] = field(default_factory=list)
 
 
 class JobRunner:
@@ -68,6 +70,8 @@ class JobRunner:
         How long a cancelled task may keep running before its worker process is killed.
     after_job : callable
         Called after every job, successful or not (merges accumulator updates).
+    barrier_timeout : float
+        How long the tasks of a barrier stage wait for each other, in seconds.
     """
 
     def __init__(
@@ -78,8 +82,11 @@ class JobRunner:
         *,
         kill_grace_seconds: float = 2.0,
         after_job: Callable[[], None] = lambda: None,
+        barrier_timeout: float = 300.0,
     ) -> None:
         self.client = client
+        self.barriers = BarrierCoordinator(client)
+        self.barrier_timeout = barrier_timeout
         self.application_id = application_id
         self.cluster = cluster
         self.kill_grace_seconds = kill_grace_seconds
@@ -97,7 +104,13 @@ class JobRunner:
         properties = {
             key: value for key, value in (local_properties or {}).items() if isinstance(value, str)
         }
-        return GraphBuilder(self.application_id, next(self.job_ids), self.stage_ids, properties)
+        return GraphBuilder(
+            self.application_id,
+            next(self.job_ids),
+            self.stage_ids,
+            properties,
+            self.barrier_timeout,
+        )
 
     def run(
         self,
@@ -141,7 +154,11 @@ class JobRunner:
             builder.add_task((name, split), node, finisher, split, description).key
             for split in chosen
         ]
+        barriers = builder.barrier_stages()
+        if barriers:
+            self.barriers.prepare(max(barriers.values()))
         record = _job_record(builder, description, local_properties or {}, len(chosen))
+        record.barrier_ids = list(barriers)
         futures = self._submit(builder, output_keys, record)
         try:
             return self._results(futures, record, builder, drain_on_failure)
@@ -175,6 +192,7 @@ class JobRunner:
             ) from error
         except Exception as error:
             record.status = "FAILED"
+            self.barriers.abort(record.barrier_ids, f"a task failed: {type(error).__name__}")
             _annotate_lost_task(error, builder)
             if drain_on_failure:
                 self._drain(record, futures)
@@ -226,6 +244,7 @@ class JobRunner:
             record.cancelled_reason = reason
             if record.futures:
                 self.client.cancel(record.futures, reason=reason, force=True)
+            self.barriers.abort(record.barrier_ids, f"the job was cancelled: {reason}")
         if targets and self.cluster is not None:
             # Dask cannot interrupt a running task; like PySpark, kill the worker processes
             # still running a cancelled task after a grace period (the supervisor restarts them).

@@ -15,6 +15,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import fsspec
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ..worker.plan import Node
     from .graph import Finisher
 
-__all__ = ["Runtime", "scheduler_address", "set_log_level"]
+__all__ = ["Runtime", "client_hooks", "scheduler_address", "set_log_level"]
 
 logger = logging.getLogger("sparkish")
 
@@ -53,6 +54,11 @@ def scheduler_address(client: Client) -> str:
     scheduler = client.scheduler
     assert scheduler is not None, "the client is not connected"
     return str(scheduler.address)
+
+
+#: Called with the client of every runtime that starts (and of the running ones when added):
+#: how optional features install themselves on a cluster, e.g. the pyspark alias on workers.
+client_hooks: list[Callable[[Client], None]] = []
 
 
 class Runtime:
@@ -95,12 +101,15 @@ class Runtime:
             if spec.kind == "remote" and client is None:
                 self._check_remote_workers()
             self.default_parallelism = self._default_parallelism(spec)
+            for hook in client_hooks:
+                hook(self.client)
             self.jobs = JobRunner(
                 self.client,
                 self.application_id,
                 self.cluster,
                 kill_grace_seconds=settings.get_float("spark.python.task.killTimeout", 2.0),
                 after_job=self.merge_accumulator_updates,
+                barrier_timeout=settings.get_float("spark.barrier.sync.timeout", 300.0),
             )
         except BaseException:
             self._close_connection()

@@ -30,9 +30,10 @@ from typing import TypeVar
 from ..partitioner import Partitioner
 from ..shuffle.hashing import portable_hash
 from .actions import BoundedFloat
+from .barrier import RDDBarrier
 from .pairs import KeyValueOperations
 
-__all__ = ["RDD", "BoundedFloat", "Partitioner", "portable_hash"]
+__all__ = ["RDD", "BoundedFloat", "Partitioner", "RDDBarrier", "portable_hash"]
 
 T = TypeVar("T")
 

@@ -80,10 +80,12 @@ class RDDCore(Generic[T]):
         operation: str,
         user_function: Callable | None = None,
         preserves_partitioning: bool = False,
+        barrier: bool = False,
     ) -> RDD[Any]:
         """A narrow transformation of this RDD: ``function(split, iterator)`` of every
-        partition."""
-        return self._narrow(self, function, operation, user_function, preserves_partitioning)
+        partition (in a barrier stage with ``barrier``)."""
+        kind = Pipelined(self, function, operation, user_function, preserves_partitioning, barrier)
+        return self._derive(kind)
 
     def _narrow(
         self,

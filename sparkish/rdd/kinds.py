@@ -207,6 +207,8 @@ class Pipelined(RDDKind):
         The function the user passed, used to tell which step raised an exception.
     preserves_partitioning : bool
         Whether keys stay where they are (the parent's partitioner is kept).
+    barrier : bool
+        Whether the step runs in a barrier stage (all its tasks together).
     """
 
     label = "PythonRDD"
@@ -218,15 +220,24 @@ class Pipelined(RDDKind):
         operation: str,
         user_function: Callable | None = None,
         preserves_partitioning: bool = False,
+        barrier: bool = False,
     ) -> None:
         partitioner = parent.partitioner if preserves_partitioning else None
         super().__init__(parent.getNumPartitions(), (parent,), partitioner)
         self.operation = operation
         self.function = function
         self.user_function = user_function
+        self.barrier = barrier
 
     def build_node(self, owner: RDDCore) -> Node:
-        step = Step(self.function, self.operation, owner._callsite, owner.id(), self.user_function)
+        step = Step(
+            self.function,
+            self.operation,
+            owner._callsite,
+            owner.id(),
+            self.user_function,
+            self.barrier,
+        )
         parent = self.parents[0]._node()
         if isinstance(parent, Pipe):
             return parent.then(step)

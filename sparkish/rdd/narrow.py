@@ -17,6 +17,7 @@ from ..validation import require_callable
 from ..worker import steps
 from ..worker.finishers import count_finisher
 from ..worker.sampling import BernoulliOrPoissonSampler, RangeSampler, StratifiedSampler
+from .barrier import RDDBarrier
 from .core import RDDCore, require_rdd
 from .kinds import CartesianProduct, UnionOf, Zipped
 
@@ -162,6 +163,16 @@ class NarrowTransformations(RDDCore[T]):
             stacklevel=2,
         )
         return self.mapPartitionsWithIndex(f, preservesPartitioning)
+
+    def barrier(self) -> RDDBarrier[T]:
+        """Run the next transformation in a barrier stage, where all tasks run together.
+
+        Returns
+        -------
+        RDDBarrier
+            Offers ``mapPartitions`` and ``mapPartitionsWithIndex``.
+        """
+        return RDDBarrier(self, partial(self._pipe, barrier=True))  # type: ignore[arg-type]
 
     def filter(self, f: Callable[[T], bool]) -> RDD[T]:
         """Keep the elements for which ``f`` is true.

@@ -31,10 +31,11 @@ class Step:
 
     ``function(split, iterator)`` returns the transformed records. ``operation`` (``"map"``,
     ``"filter"``, ...), ``callsite`` and ``rdd_id`` only serve error messages; ``user_function`` is
-    the function the user passed, used to tell which step raised an exception.
+    the function the user passed, used to tell which step raised an exception. A ``barrier``
+    step makes its stage a barrier stage (all tasks run together, see ``RDD.barrier``).
     """
 
-    __slots__ = ("function", "operation", "callsite", "rdd_id", "user_function")
+    __slots__ = ("function", "operation", "callsite", "rdd_id", "user_function", "barrier")
 
     def __init__(
         self,
@@ -43,12 +44,14 @@ class Step:
         callsite: str = "",
         rdd_id: int | None = None,
         user_function: Callable | None = None,
+        barrier: bool = False,
     ) -> None:
         self.function = function
         self.operation = operation
         self.callsite = callsite
         self.rdd_id = rdd_id
         self.user_function = user_function
+        self.barrier = barrier
 
     def __getstate__(self):
         return tuple(getattr(self, name) for name in self.__slots__)

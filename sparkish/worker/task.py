@@ -23,7 +23,7 @@ import cloudpickle
 from .._dask_compat import is_scheduling_signal, set_current_task_metadata
 from ..accumulators import begin_task, end_task
 from ..errors import UserCodeError
-from ..taskcontext import TaskContext, set_task_context
+from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
 from .plan import Node, Step
 
 ACCUMULATOR_METADATA_KEY = "sparkish-accumulators"
@@ -32,11 +32,21 @@ _attempt_ids = itertools.count()
 
 
 class StageInfo:
-    """Small, per-stage facts a task needs besides its plan: who it belongs to, its name and
-    the driver's local properties when the job was submitted (``TaskContext.getLocalProperty``).
+    """Small, per-stage facts a task needs besides its plan: who it belongs to, its name, the
+    driver's local properties when the job was submitted (``TaskContext.getLocalProperty``)
+    and, for a barrier stage, its barrier's id, task count and timeout.
     """
 
-    __slots__ = ("app_id", "job_id", "stage_id", "description", "local_properties")
+    __slots__ = (
+        "app_id",
+        "job_id",
+        "stage_id",
+        "description",
+        "local_properties",
+        "barrier_id",
+        "barrier_tasks",
+        "barrier_timeout",
+    )
 
     def __init__(
         self,
@@ -45,17 +55,36 @@ class StageInfo:
         stage_id: int,
         description: str,
         local_properties: dict[str, str] | None = None,
+        barrier_id: str | None = None,
+        barrier_tasks: int = 0,
+        barrier_timeout: float = 0.0,
     ) -> None:
         self.app_id = app_id
         self.job_id = job_id
         self.stage_id = stage_id
         self.description = description
         self.local_properties = local_properties or {}
+        self.barrier_id = barrier_id
+        self.barrier_tasks = barrier_tasks
+        self.barrier_timeout = barrier_timeout
 
     def __reduce__(self) -> tuple:
-        return (
-            StageInfo,
-            (self.app_id, self.job_id, self.stage_id, self.description, self.local_properties),
+        return (StageInfo, tuple(getattr(self, name) for name in self.__slots__))
+
+    def task_context(self, split: int) -> TaskContext:
+        """The context of this stage's task computing partition ``split``."""
+        attempt = next(_attempt_ids)
+        if self.barrier_id is None:
+            return TaskContext(split, self.stage_id, 0, attempt, self.local_properties)
+        return BarrierTaskContext(
+            split,
+            self.stage_id,
+            0,
+            attempt,
+            self.local_properties,
+            barrier_id=self.barrier_id,
+            num_tasks=self.barrier_tasks,
+            timeout=self.barrier_timeout,
         )
 
 
@@ -99,9 +128,7 @@ def run_task(
 
 def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, slot_values):
     begin_task()
-    set_task_context(
-        TaskContext(split, info.stage_id, 0, next(_attempt_ids), info.local_properties)
-    )
+    set_task_context(info.task_context(split))
     node: Node | None = None
     try:
         node, finisher = cloudpickle.loads(stage_blob)
