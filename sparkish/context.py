@@ -54,6 +54,7 @@ from .rdd.kinds import (
     UnionOf,
 )
 from .settings import Settings
+from .sources import InteropSources
 from .status import StatusTracker
 from .validation import require_callable, require_int
 from .worker import inputs
@@ -90,7 +91,7 @@ class _TagSet(set):
         return "{" + ", ".join(repr(tag) for tag in sorted(self)) + "}" if self else "set()"
 
 
-class SparkContext:
+class SparkContext(InteropSources):
     """The connection to a cluster: creates RDDs, broadcast variables and accumulators.
 
     Only one context may be active per process; use it as a context manager or call

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
 from . import _pickle_format
@@ -32,6 +33,8 @@ from .splits import FileSegment, InputSplit
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "open_segment",
+    "open_whole_file",
     "read_binary_files",
     "read_binary_records",
     "read_pickle_split",
@@ -120,11 +123,23 @@ def read_binary_files(split: InputSplit) -> Iterator[tuple[str, bytes]]:
     [('memory:///doc/bf/a.bin', b'\\x00\\x01')]
     """
     for segment in split.segments:
-        raw_segment = FileSegment(
-            segment.fs, segment.path, segment.url, 0, segment.file_size, segment.file_size
-        )
-        with _SegmentStream(raw_segment, "binaryFiles") as stream:
-            yield segment.url, _read_to_end(stream, raw_segment, "binaryFiles")
+        with open_whole_file(segment, "binaryFiles") as stream:
+            yield segment.url, _read_to_end(stream, segment, "binaryFiles")
+
+
+def open_segment(segment: FileSegment, operation: str) -> AbstractContextManager[Any]:
+    """The segment's file as a binary stream positioned at the segment's start (decompressed
+    from its beginning when the segment is a compressed file); filesystem errors name the
+    operation and the file."""
+    return _SegmentStream(segment, operation)
+
+
+def open_whole_file(segment: FileSegment, operation: str) -> AbstractContextManager[Any]:
+    """The segment's whole file, raw (never decompressed), positioned at byte 0."""
+    whole = FileSegment(
+        segment.fs, segment.path, segment.url, 0, segment.file_size, segment.file_size
+    )
+    return _SegmentStream(whole, operation)
 
 
 def read_binary_records(

@@ -33,7 +33,7 @@ import posixpath
 import re
 import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
@@ -51,6 +51,7 @@ __all__ = [
     "OutputCommitter",
     "TaskCommitMessage",
     "WriteJobSpec",
+    "write_attempt",
     "write_pickle_frames",
     "write_task",
 ]
@@ -293,30 +294,52 @@ def write_task(
     """
     if kind not in _KINDS:
         raise ValueError(f"{spec.operation}: unknown output kind {kind!r}; use one of {_KINDS}")
-    require_int(partition_index, spec.operation, "partition_index", minimum=0)
     if kind == "pickle" and compression is not None:
         raise ValueError(f"{spec.operation}: pickle output does not support compression")
     codec = codec_for_name(compression)
-    attempt = attempt_id if attempt_id is not None else uuid.uuid4().hex[:16]
-    if not _ATTEMPT_ID.match(attempt):
-        raise ValueError(
-            f"{spec.operation}: attempt_id must be 1-64 characters of [A-Za-z0-9_.-], "
-            f"got {attempt!r}"
-        )
-    part_name = f"part-{partition_index:05d}{codec.extension if codec else ''}"
-    temp_path = join_path(spec.temp_dir, f"attempt-{attempt}-{part_name}")
-    temp_url = display_url(spec.fs, temp_path, spec.url)
-    with fs_errors(spec.operation, temp_url):
-        stream = spec.fs.open(temp_path, "wb")
-    sink = _CountingSink(stream, spec.operation, temp_url)
-    try:
-        target: Any = CompressingWriter(sink, codec) if codec else sink  # type: ignore[arg-type]
+
+    def write_body(sink: Any) -> int:
+        target: Any = CompressingWriter(sink, codec) if codec else sink
         if kind == "text":
             count = _write_text_lines(target, records)
         else:
             count = write_pickle_frames(target, records, batch_size)
         if codec:
             target.finish()
+        return count
+
+    extension = codec.extension if codec else ""
+    return write_attempt(spec, partition_index, attempt_id, extension, write_body)
+
+
+def write_attempt(
+    spec: WriteJobSpec,
+    partition_index: int,
+    attempt_id: str | None,
+    extension: str,
+    write_body: Callable[[Any], int],
+) -> TaskCommitMessage:
+    """Write one partition's attempt file with ``write_body(sink)``, which writes bytes to
+    ``sink.write`` and returns the number of records; runs on a worker.
+
+    The part is named ``part-NNNNN<extension>``. If ``write_body`` raises, the attempt's file is
+    removed and the error propagates.
+    """
+    require_int(partition_index, spec.operation, "partition_index", minimum=0)
+    attempt = attempt_id if attempt_id is not None else uuid.uuid4().hex[:16]
+    if not _ATTEMPT_ID.match(attempt):
+        raise ValueError(
+            f"{spec.operation}: attempt_id must be 1-64 characters of [A-Za-z0-9_.-], "
+            f"got {attempt!r}"
+        )
+    part_name = f"part-{partition_index:05d}{extension}"
+    temp_path = join_path(spec.temp_dir, f"attempt-{attempt}-{part_name}")
+    temp_url = display_url(spec.fs, temp_path, spec.url)
+    with fs_errors(spec.operation, temp_url):
+        stream = spec.fs.open(temp_path, "wb")
+    sink = _CountingSink(stream, spec.operation, temp_url)
+    try:
+        count = write_body(sink)
         with fs_errors(spec.operation, temp_url):
             stream.close()
     except BaseException:
@@ -337,16 +360,27 @@ def _discard_attempt(fs: AbstractFileSystem, stream: Any, temp_path: str) -> Non
 
 
 class _CountingSink:
+    """A write-only stream that counts bytes and names the file in errors."""
+
+    closed = False
+
     def __init__(self, stream: BinaryIO, operation: str, url: str) -> None:
         self._stream = stream
         self._operation = operation
         self._url = url
         self.written = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> int:
         with fs_errors(self._operation, self._url):
             self._stream.write(data)
         self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def flush(self) -> None:
+        """Nothing to do: the file is flushed when the attempt is closed."""
 
 
 def _record_to_text(record: Any) -> str:

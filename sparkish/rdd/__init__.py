@@ -11,6 +11,7 @@ The class is assembled from one module per kind of method:
 - :mod:`.narrow`: narrow transformations;
 - :mod:`.actions`: actions;
 - :mod:`.pairs`: transformations that shuffle (key-value operations, ``distinct``, sorting...);
+- :mod:`.interop`: conversions to Dask collections, pandas and Parquet files;
 - :mod:`.kinds`: how each kind of RDD computes its partitions (parallelized data, files, a
   narrow step, a union, a shuffle...).
 
@@ -31,14 +32,14 @@ from ..partitioner import Partitioner
 from ..shuffle.hashing import portable_hash
 from .actions import BoundedFloat
 from .barrier import RDDBarrier
-from .pairs import KeyValueOperations
+from .interop import Interop
 
 __all__ = ["RDD", "BoundedFloat", "Partitioner", "RDDBarrier", "portable_hash"]
 
 T = TypeVar("T")
 
 
-class RDD(KeyValueOperations[T]):
+class RDD(Interop[T]):
     """A Resilient Distributed Dataset: an immutable, partitioned, lazily computed collection.
 
     RDDs are made by a :class:`~sparkish.SparkContext` (``parallelize``, ``textFile``...) or by

@@ -20,11 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial, reduce
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import dask.bag as db
-
 from ..errors import EmptyRDDError
-from ..execution.dask_collections import partition_delayed
-from ..io.writers import OutputCommitter
+from ..io.writers import OutputCommitter, WriteJobSpec
 from ..shuffle.hashing import is_portable_key_type, portable_hash
 from ..statcounter import StatCounter
 from ..validation import require_callable, require_int
@@ -1031,6 +1028,16 @@ class Actions(NarrowTransformations[T]):
     def _save(
         self, path: str, kind: str, compression: str | None, batch_size: int, operation: str
     ) -> None:
+        def finisher_for(spec: WriteJobSpec) -> Callable:
+            return partial(write_finisher, spec, kind, compression, batch_size)
+
+        self._write_job(path, operation, finisher_for)
+
+    def _write_job(
+        self, path: str, operation: str, finisher_for: Callable[[WriteJobSpec], Callable]
+    ) -> None:
+        """Run a job whose tasks write attempt files (``finisher_for(spec)``), then commit them
+        atomically, or remove everything when the job fails."""
         runtime = self._runtime
         runtime.check_active()
         settings = runtime.settings
@@ -1041,44 +1048,13 @@ class Actions(NarrowTransformations[T]):
             path, runtime.storage_options(path, operation), overwrite=overwrite, operation=operation
         )
         spec = committer.setup_job()
-        finisher = partial(write_finisher, spec, kind, compression, batch_size)
         try:
             # On failure, wait until no task of the job still writes before removing its files.
-            messages = self._run(finisher, None, operation, drain_on_failure=True)
+            messages = self._run(finisher_for(spec), None, operation, drain_on_failure=True)
         except BaseException:
             committer.abort_job()
             raise
         committer.commit_job(messages, self.getNumPartitions())
-
-    # ------------------------------------------------------------------ other libraries
-    def toDF(self, *args: Any, **kwargs: Any) -> Any:
-        """Not available: sparkish implements the RDD API and has no Spark DataFrames.
-
-        Parameters
-        ----------
-        *args, **kwargs
-            PySpark's ``schema`` and ``sampleRatio``.
-        """
-        raise NotImplementedError("sparkish implements the RDD API only; it has no DataFrames")
-
-    def toDaskBag(self) -> db.Bag:
-        """This RDD as a ``dask.bag.Bag`` with one bag partition per RDD partition.
-
-        Returns
-        -------
-        dask.bag.Bag
-            Lazy: the RDD's partitions are computed on the cluster when the bag is.
-
-        Examples
-        --------
-        >>> sc.parallelize(range(4), 2).toDaskBag().map(lambda x: x * 10).compute(
-        ...     scheduler=sc.dask_client.get)
-        [0, 10, 20, 30]
-        """
-        delayed = partition_delayed(
-            self._runtime.jobs, self._node(), f"sparkish-rdd{self.id()}", f"toDaskBag of {self!r}"
-        )
-        return db.from_delayed(delayed)
 
 
 def _value_range(rdd: Actions) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..execution.dask_collections import DaskGraphProvider
 from ..execution.graph import Provider
 from ..execution.providers import LiteralProvider
 from ..execution.shuffle import ShuffleProvider
@@ -23,6 +24,7 @@ from ..io.splits import InputSplit
 from ..partitioner import Partitioner
 from ..serialization import dumps
 from ..worker.inputs import PickledSlice, SplitReader
+from ..worker.interop import PartitionSource
 from ..worker.plan import (
     Cartesian,
     Coalesce,
@@ -44,9 +46,11 @@ __all__ = [
     "CartesianProduct",
     "CheckpointFiles",
     "Coalesced",
+    "DaskCollection",
     "EmptySlices",
     "FileInput",
     "NoPartitions",
+    "PandasSlices",
     "ParallelCollection",
     "Pipelined",
     "RDDKind",
@@ -190,6 +194,65 @@ class FileInput(RDDKind):
 
     def build_node(self, owner: RDDCore) -> Node:
         return Source(f"file-{owner.id()}", self.num_partitions, self.provider)
+
+
+class DaskCollection(RDDKind):
+    """Partitions computed by the tasks of Dask collections (``fromDaskBag``, ``fromDelayed``,
+    ``fromDaskDataFrame``); every job that reads them runs those tasks in its own graph.
+
+    Parameters
+    ----------
+    graph : dict
+        The collections' optimized tasks.
+    keys : list
+        The key of the task computing each partition.
+    operation : str
+        The method that made the RDD.
+    frames : bool
+        Whether the partitions are pandas DataFrames, whose rows become Rows.
+    """
+
+    label = "DaskCollectionRDD"
+
+    def __init__(self, graph: dict, keys: list, operation: str, frames: bool) -> None:
+        super().__init__(len(keys))
+        self.operation = operation
+        self.frames = frames
+        self.provider = DaskGraphProvider(graph, keys)
+
+    def build_node(self, owner: RDDCore) -> Node:
+        return PartitionSource(
+            f"dask-{owner.id()}",
+            self.num_partitions,
+            self.provider,
+            frames=self.frames,
+            operation=self.operation,
+        )
+
+
+class PandasSlices(RDDKind):
+    """A pandas DataFrame cut into consecutive slices of rows, each pickled once in the driver;
+    the tasks turn the rows of their slice into Rows."""
+
+    label = "ParallelCollectionRDD"
+    operation = "fromPandas"
+
+    def __init__(self, frame: Any, num_slices: int) -> None:
+        super().__init__(num_slices)
+        size = len(frame)
+        bounds = [index * size // num_slices for index in range(num_slices + 1)]
+        self.provider = LiteralProvider(
+            [PickledSlice(dumps(frame.iloc[start:end])) for start, end in zip(bounds, bounds[1:])]
+        )
+
+    def build_node(self, owner: RDDCore) -> Node:
+        return PartitionSource(
+            f"pandas-{owner.id()}",
+            self.num_partitions,
+            self.provider,
+            frames=True,
+            operation=self.operation,
+        )
 
 
 class Pipelined(RDDKind):

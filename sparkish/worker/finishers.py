@@ -15,11 +15,15 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..io.parquet import write_parquet_task
 from ..io.writers import TaskCommitMessage, WriteJobSpec, write_task
 from ..serialization import Block
 from ..storage import DiskBlock
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "collect_finisher",
@@ -27,6 +31,7 @@ __all__ = [
     "disk_materialize",
     "drain",
     "materialize",
+    "parquet_finisher",
     "partition_function_finisher",
     "take_finisher",
     "write_finisher",
@@ -88,3 +93,10 @@ def write_finisher(
 ) -> TaskCommitMessage:
     """Write the partition to an attempt file of an output job (``saveAsTextFile`` & co.)."""
     return write_task(spec, split, None, records, kind, compression, batch_size)
+
+
+def parquet_finisher(
+    spec: WriteJobSpec, schema: pa.Schema, split: int, records: Iterator
+) -> TaskCommitMessage:
+    """Write the partition to a Parquet attempt file of an output job (``saveAsParquetFile``)."""
+    return write_parquet_task(spec, split, None, records, schema)

@@ -36,7 +36,11 @@ class PickledSlice:
         self.payload = payload
 
     def __iter__(self) -> Iterator:
-        return iter(loads(self.payload))
+        return iter(self.load())
+
+    def load(self) -> Any:
+        """The slice as it was pickled (a list, or a pandas DataFrame for ``fromPandas``)."""
+        return loads(self.payload)
 
 
 class SplitReader:
