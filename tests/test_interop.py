@@ -96,7 +96,12 @@ def test_a_bag_built_by_dask_becomes_partitions_computed_on_the_cluster(sc: Spar
     bag = db.from_sequence(range(12), npartitions=4).map(lambda x: (x, os.getpid()))
     rdd = sc.fromDaskBag(bag)
     parts = partitions_of(rdd)
-    assert [[x for x, _ in part] for part in parts] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert [[x for x, _ in part] for part in parts] == [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7, 8],
+        [9, 10, 11],
+    ]
     pids = {pid for part in parts for _, pid in part}
     assert DRIVER_PID not in pids
     assert pids <= set(sc._runtime.cluster.worker_pids.values())
@@ -274,7 +279,9 @@ def test_from_pandas_matches_pandas_and_slices_like_parallelize(sc: SparkContext
 
 def test_to_pandas_matches_pandas_built_from_the_same_records(sc: SparkContext) -> None:
     got = sc.parallelize(PEOPLE, 3).toPandas()
-    expected = pd.DataFrame.from_records([tuple(row) for row in PEOPLE], columns=PEOPLE[0].__fields__)
+    expected = pd.DataFrame.from_records(
+        [tuple(row) for row in PEOPLE], columns=PEOPLE[0].__fields__
+    )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert got.age.dtype == np.dtype("float64")  # as PySpark: an int column with nulls
     empty = sc.parallelize([], 2).toPandas("word string, n bigint")
