@@ -46,7 +46,7 @@ OUT_OF_SCOPE = {
     "SparkContext.newAPIHadoopRDD": "Hadoop InputFormats need a JVM",
     "SparkContext.hadoopFile": "Hadoop InputFormats need a JVM",
     "SparkContext.hadoopRDD": "Hadoop InputFormats need a JVM",
-    "RDD.toDF": "sparkish has no DataFrame API",
+    "RDD.toDF": "sparkish's toDF returns a Dask DataFrame, not a Spark DataFrame",
     "RDD.withResources": "resource profiles are not supported",
     "RDD.getResourceProfile": "resource profiles are not supported",
     "SparkContext.resources": "resource profiles are not supported",

@@ -17,6 +17,10 @@ PySpark call                  sparkish.io functions
 ``pickleFile``                :func:`plan_pickle_splits` -> :func:`read_pickle_split`
 ``saveAsTextFile``            :class:`OutputCommitter` + :func:`write_task` (``kind="text"``)
 ``saveAsPickleFile``          :class:`OutputCommitter` + :func:`write_task` (``kind="pickle"``)
+``parquetFile``               ``plan_text_splits`` -> ``parquet.read_parquet_split``
+``csvFile`` / ``jsonFile``    ``plan_text_splits`` -> ``structured_text.read_csv_split`` /
+                              ``read_json_split``
+``saveAsParquetFile``         :class:`OutputCommitter` + ``parquet.write_parquet_task``
 ============================  ==========================================================
 
 Using your own HDFS
