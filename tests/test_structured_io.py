@@ -228,6 +228,8 @@ def test_csv_options(sc: SparkContext, place: Place) -> None:
     place.write("multi/m.csv", b'k,text\n1,"two\nlines"\n2,one\n')
     multi = sc.csvFile(place.join("multi"), multiLine=True, inferSchema=True).collect()
     assert multi == [Row(k=1, text="two\nlines"), Row(k=2, text="one")]
+    place.write("bom/b.csv", b"\xef\xbb\xbfk,v\r\n1,2\r\n")  # a byte order mark, CRLF ends
+    assert sc.csvFile(place.join("bom"), inferSchema=True).collect() == [Row(k=1, v=2)]
 
 
 def test_a_malformed_csv_line_is_named_with_its_byte_offset(sc: SparkContext, place: Place) -> None:

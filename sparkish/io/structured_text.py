@@ -146,12 +146,8 @@ def _without_bom(data: bytes) -> bytes:
     return data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
 
 
-def _first_line(segment: FileSegment, operation: str) -> bytes:
-    """The first line of the segment's file (its header), without the line end."""
-    if segment.compression is not None or segment.start == 0:
-        head = FileSegment(segment.fs, segment.path, segment.url, 0, segment.end, segment.file_size)
-        lines = _owned_lines(dataclasses.replace(head, compression=segment.compression), operation)
-        return lines.data.split(b"\n", 1)[0].rstrip(b"\r")
+def _header_line(segment: FileSegment, operation: str) -> bytes:
+    """The first line of the segment's (uncompressed) file, without the line end."""
     with open_whole_file(segment, operation) as stream:
         data = bytearray()
         stop = _read_until_newline(stream, data, 0, segment.url, operation)
@@ -202,13 +198,26 @@ class CsvOptions:
         return next(reader, [])
 
 
-def _csv_names(options: CsvOptions, segment: FileSegment) -> list[str]:
+def _csv_piece(options: CsvOptions, segment: FileSegment) -> tuple[list[str], _Lines]:
+    """The column names and the data lines (header left out) of one file segment."""
+    lines = _owned_lines(segment, "csvFile")
+    starts_file = segment.start == 0 or segment.compression is not None
     if options.schema is not None:
-        return list(options.schema.names)
-    fields = options.split_line(_first_line(segment, "csvFile"))
-    if options.header:
-        return [name or f"_c{index}" for index, name in enumerate(fields)]
-    return [f"_c{index}" for index in range(len(fields))]
+        names = list(options.schema.names)
+    elif not lines.data.strip():
+        names = []
+    else:
+        first = lines.data.split(b"\n", 1)[0].rstrip(b"\r") if starts_file else None
+        fields = options.split_line(
+            first if first is not None else _header_line(segment, "csvFile")
+        )
+        if options.header:
+            names = [name or f"_c{index}" for index, name in enumerate(fields)]
+        else:
+            names = [f"_c{index}" for index in range(len(fields))]
+    if options.header and starts_file:
+        lines = lines.without_first_line()
+    return names, lines
 
 
 def _parse_csv(options: CsvOptions, lines: _Lines, names: list[str], infer: bool) -> Any:
@@ -256,28 +265,19 @@ def _csv_error(lines: _Lines, bad_rows: list[Any], error: Exception) -> str:
     return f"csvFile: cannot parse {lines.describe()}: {error}"
 
 
-def _csv_lines(options: CsvOptions, segment: FileSegment) -> _Lines:
-    lines = _owned_lines(segment, "csvFile")
-    if options.header and lines.offset == 0:
-        return lines.without_first_line()
-    return lines
-
-
 def read_csv_split(options: CsvOptions, split: InputSplit) -> Iterator[Row]:
     """The rows of the lines a split owns (``csvFile``)."""
     for segment in split.segments:
-        lines = _csv_lines(options, segment)
+        names, lines = _csv_piece(options, segment)
         if lines.data.strip():
-            names = _csv_names(options, segment)
             yield from rows_from_table(_parse_csv(options, lines, names, infer=False))
 
 
 def csv_schema(options: CsvOptions, split: InputSplit) -> Iterator[pa.Schema]:
     """The types pyarrow infers for each file segment of a split (``inferSchema``)."""
     for segment in split.segments:
-        lines = _csv_lines(options, segment)
+        names, lines = _csv_piece(options, segment)
         if lines.data.strip():
-            names = _csv_names(options, segment)
             yield _parse_csv(options, lines, names, infer=True).schema
 
 
