@@ -80,6 +80,26 @@ def test_a_session_program_runs_and_reads_text_like_text_file(sc, lines_file: Pa
     assert frame.toPandas()["value"].tolist()[3] == "delta epsilon zeta"
 
 
+def test_structured_files_read_through_the_session(sc, tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"name": ["a", "b", "c"], "count": [1, 2, 3]})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    frame.to_json(tmp_path / "data.json", orient="records", lines=True)
+    frame.to_parquet(tmp_path / "data.parquet")
+    spark = SparkSession.builder.getOrCreate()
+    expected = [("a", 1), ("b", 2), ("c", 3)]
+    csv = spark.read.csv(str(tmp_path / "data.csv"), header=True, inferSchema=True)
+    assert csv.columns == ["name", "count"]
+    assert [(row.name, row["count"]) for row in csv.collect()] == expected
+    loaded = spark.read.format("csv").option("header", "true").load(str(tmp_path / "data.csv"))
+    assert [row.name for row in loaded.collect()] == ["a", "b", "c"]
+    json_rows = spark.read.json(str(tmp_path / "data.json")).rdd.collect()
+    assert sorted((row.name, row["count"]) for row in json_rows) == expected
+    parquet = spark.read.parquet(str(tmp_path / "data.parquet"))
+    assert [(row.name, row["count"]) for row in parquet.collect()] == expected
+    assert parquet.toPandas().equals(frame)
+
+
 def test_other_dataframe_methods_say_what_sparkish_implements(sc) -> None:
     frame = SparkSession.builder.getOrCreate().createDataFrame([("a", 1)], ["k", "v"])
     with pytest.raises(NotImplementedError, match=r"DataFrame.groupBy .*RDD API"):

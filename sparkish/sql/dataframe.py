@@ -29,8 +29,8 @@ class DataFrame:
     ----------
     rdd : RDD
         The rows.
-    columns : sequence of str
-        The column names, in order.
+    columns : sequence of str, optional
+        The column names, in order (default: the fields of the first row, found when asked).
 
     Examples
     --------
@@ -45,9 +45,9 @@ class DataFrame:
     NotImplementedError: DataFrame.select is not available: sparkish implements PySpark's RDD API...
     """
 
-    def __init__(self, rdd: RDD[Row], columns: Sequence[str]) -> None:
+    def __init__(self, rdd: RDD[Row], columns: Sequence[str] | None = None) -> None:
         self._rdd = rdd
-        self._columns = list(columns)
+        self._known_columns = list(columns) if columns is not None else None
 
     @property
     def rdd(self) -> RDD[Row]:
@@ -58,6 +58,13 @@ class DataFrame:
     def columns(self) -> list[str]:
         """The column names, in order."""
         return list(self._columns)
+
+    @property
+    def _columns(self) -> list[str]:
+        if self._known_columns is None:
+            first = self.first()
+            self._known_columns = list(first.asDict()) if first is not None else []
+        return self._known_columns
 
     def collect(self) -> list[Row]:
         """All rows, in the driver.

@@ -12,6 +12,9 @@ Examples
 ['first', 'second']
 >>> spark.read.format("text").load(path).first().value
 'first'
+
+``csv``, ``json`` and ``parquet`` read through ``SparkContext.csvFile``, ``jsonFile`` and
+``parquetFile`` (split by bytes like ``textFile``).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class DataFrameReader:
         Parameters
         ----------
         source : str
-            ``text``.
+            ``text``, ``csv``, ``json`` or ``parquet``.
 
         Returns
         -------
@@ -71,7 +74,8 @@ class DataFrameReader:
         Parameters
         ----------
         key : str
-            The option (for text: ``wholetext``, ``lineSep``).
+            The option (text: ``wholetext``; csv: ``header``, ``sep``, ``inferSchema``,
+            ``quote``, ``escape``, ``nullValue``, ``multiLine``).
         value : object
             Its value.
 
@@ -123,13 +127,20 @@ class DataFrameReader:
         self.options(**options)
         if path is None:
             raise ValueError("DataFrameReader.load: a path is required")
-        if self._format != "text":
-            raise NotImplementedError(
-                f"spark.read.format({self._format!r}) is not available in sparkish; "
-                "spark.read.text is"
-            )
-        wholetext = self._options.get("wholetext", "false") == "true"
-        return self.text(path, wholetext=wholetext, lineSep=self._options.get("lineSep"))
+        options = dict(self._options)
+        if self._format == "text":
+            wholetext = options.pop("wholetext", "false") == "true"
+            return self.text(path, wholetext=wholetext, **options)
+        if self._format == "csv":
+            return self.csv(path)
+        if self._format == "json":
+            return self.json(path)
+        if self._format == "parquet":
+            return self.parquet(_joined(path))
+        raise NotImplementedError(
+            f"spark.read.format({self._format!r}) is not available in sparkish; text, csv, json "
+            "and parquet are"
+        )
 
     def text(
         self,
@@ -170,3 +181,70 @@ class DataFrameReader:
         else:
             rows = context.textFile(path).map(_value_row)
         return DataFrame(rows, ["value"])
+
+    def csv(self, path: str | list[str], schema: Any = None, **options: Any) -> DataFrame:
+        """Read CSV files: one row per record.
+
+        Parameters
+        ----------
+        path : str or list of str
+            Files, directories or globs (any fsspec URL).
+        schema : optional
+            Column names and types (names, a DDL string or a pyarrow schema).
+        **options : object
+            ``sep``, ``header``, ``inferSchema``, ``quote``, ``escape``, ``nullValue``,
+            ``multiLine`` (as in PySpark; ``header`` defaults to false as in Spark).
+
+        Returns
+        -------
+        DataFrame
+        """
+        settings = {**self._options, **{k: v for k, v in options.items() if v is not None}}
+        flags = {"header": False, "inferSchema": False, "multiLine": False}
+        keywords: dict[str, Any] = {}
+        for key, value in settings.items():
+            if key in flags:
+                keywords[key] = str(value).lower() == "true"
+            elif key in ("sep", "quote", "escape", "nullValue"):
+                keywords[key] = str(value)
+            elif key == "delimiter":
+                keywords["sep"] = str(value)
+            else:
+                raise NotImplementedError(f"spark.read.csv: unsupported option {key!r}")
+        keywords.setdefault("header", False)
+        rows = self._session.sparkContext.csvFile(_joined(path), schema=schema, **keywords)
+        return DataFrame(rows)
+
+    def json(self, path: str | list[str], schema: Any = None) -> DataFrame:
+        """Read JSON-lines files: one row per line.
+
+        Parameters
+        ----------
+        path : str or list of str
+            Files, directories or globs (any fsspec URL).
+        schema : optional
+            Column names and types (default: inferred from the data).
+
+        Returns
+        -------
+        DataFrame
+        """
+        return DataFrame(self._session.sparkContext.jsonFile(_joined(path), schema=schema))
+
+    def parquet(self, *paths: str) -> DataFrame:
+        """Read Parquet files: one row per record.
+
+        Parameters
+        ----------
+        *paths : str
+            Files, directories or globs (any fsspec URL).
+
+        Returns
+        -------
+        DataFrame
+        """
+        return DataFrame(self._session.sparkContext.parquetFile(",".join(paths)))
+
+
+def _joined(path: str | list[str]) -> str:
+    return path if isinstance(path, str) else ",".join(path)
