@@ -41,7 +41,34 @@ def _check_interop(outputs: list[str]) -> None:
     assert outputs[5] == str(sorted(big.items()))
 
 
-CHECKS = {"quickstart.ipynb": _check_quickstart, "interop.ipynb": _check_interop}
+def _check_porting(outputs: list[str]) -> None:
+    assert outputs[1] == "('sparkish.sql.session', 'sparkish.context')"
+    lines = [
+        f"{['GET', 'POST', 'PUT'][i % 3]} /page/{i % 7} {200 if i % 11 else 500}"
+        for i in range(300)
+    ]
+    assert outputs[2] == str(len(lines))
+    errors = Counter(line.split()[0] for line in lines if int(line.split()[2]) >= 500)
+    assert outputs[3] == str(sorted(errors.items()))
+    names = {"GET": "read", "POST": "create", "PUT": "update"}
+    assert outputs[4] == str(sorted((names[method], n) for method, n in errors.items()))
+    assert "pyspark.ml is not available in sparkish" in outputs[5]
+
+
+def _check_shuffle(outputs: list[str]) -> None:
+    assert "Figure" in outputs[0]  # the diagram was drawn
+    assert outputs[1] == str(len({x % 997 for x in range(20_000)}))
+    assert "200)" in outputs[2] and "50)" in outputs[2]  # 200 map tasks, 50 reduce tasks
+    assert outputs[3] == "True"
+    assert outputs[5].startswith("['bucket', 'group', 'pi'") and "Figure" in outputs[5]
+
+
+CHECKS = {
+    "quickstart.ipynb": _check_quickstart,
+    "interop.ipynb": _check_interop,
+    "porting-from-pyspark.ipynb": _check_porting,
+    "shuffle.ipynb": _check_shuffle,
+}
 
 
 def test_every_notebook_has_checks() -> None:
