@@ -48,6 +48,8 @@ from distributed.shuffle._limiter import ResourceLimiter
 from distributed.worker import thread_state
 from packaging.version import Version
 
+from .monitoring import task_metrics
+from .monitoring.worker_metrics import count_spilled_bytes
 from .shuffle.buckets import (
     BucketIndex,
     ColumnarRecords,
@@ -69,6 +71,7 @@ __all__ = [
     "executing_task_keys",
     "is_scheduling_signal",
     "killed_worker_report",
+    "log_task_event",
     "read_output_partition",
     "set_current_task_metadata",
     "write_input_partition",
@@ -114,6 +117,19 @@ def set_current_task_metadata(name: str, value: Any) -> bool:
     except (ValueError, AttributeError, KeyError):
         return False
     task_state.metadata[name] = value
+    return True
+
+
+def log_task_event(topic: str, payload: list) -> bool:
+    """Log ``payload + [running task's key]`` under ``topic`` on the scheduler, without waiting
+    (the worker's batched stream carries it, ahead of the task's completion). Returns False
+    outside a worker's task thread."""
+    try:
+        worker = get_worker()
+        key = thread_state.key
+    except (ValueError, AttributeError):
+        return False
+    worker.log_event(topic, [*payload, key])
     return True
 
 
@@ -172,7 +188,10 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
         if not groups:
             return
         try:
-            await self._write_to_disk({key: b"".join(chunks) for key, chunks in groups.items()})
+            shards = {key: b"".join(chunks) for key, chunks in groups.items()}
+            await self._write_to_disk(shards)
+            if isinstance(self._disk_buffer, DiskShardsBuffer):
+                count_spilled_bytes(sum(map(len, shards.values())))
         except Exception as error:
             self._exception = error
             raise
@@ -187,7 +206,11 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
         else:
             buffers, index = self._index(group, lambda: index_chunks(self._memory_chunks(group)))
             payloads = chunk_buckets(buffers, index, partition_id)
-        return ColumnarRecords(decode_buckets(payloads))
+        records = ColumnarRecords(decode_buckets(payloads))
+        # Runs in the reduce task's thread (both read paths): the task's own counts.
+        task_metrics.add(task_metrics.SHUFFLE_RECORDS_READ, len(records))
+        task_metrics.add(task_metrics.SHUFFLE_BYTES_READ, sum(map(len, payloads)))
+        return records
 
     def _get_assigned_worker(self, partition_id: int) -> str:
         return self.worker_for[partition_id]

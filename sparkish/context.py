@@ -535,7 +535,7 @@ class SparkContext(InteropSources):
 
     def statusTracker(self) -> StatusTracker:
         """A :class:`~sparkish.status.StatusTracker` over this context's jobs."""
-        return StatusTracker(self._runtime.jobs)
+        return StatusTracker(self._runtime.jobs, self._runtime.monitoring.stages)
 
     # ------------------------------------------------------------------ RDD creation
     def emptyRDD(self) -> RDD[Any]:

@@ -1,4 +1,10 @@
-"""``StatusTracker``: what the context's jobs are doing, like ``pyspark.StatusTracker``."""
+"""``StatusTracker``: what the context's jobs are doing, like ``pyspark.StatusTracker``.
+
+Task counts are the scheduler's: a stage's active tasks are those running on a worker now
+(its tasks queued behind others, or waiting for another stage, are not active), complete tasks
+are those whose results were accepted, failed ones the attempts that raised or lost their worker
+for good. The console and notebook progress bars read the same counts.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .execution.jobs import JobRecord, JobRunner
+    from .monitoring.stages import StageProgress
 
 __all__ = ["SparkJobInfo", "SparkStageInfo", "StatusTracker"]
 
@@ -37,10 +44,27 @@ class StatusTracker:
     ----------
     jobs : JobRunner
         The context's job runner (``SparkContext.statusTracker()`` passes it).
+    progress : StageProgress
+        Where the task counts of running stages come from.
+
+    Examples
+    --------
+    >>> tracker = sc.statusTracker()
+    >>> sc.setJobGroup("tracked", "a tracked count")
+    >>> sc.parallelize(range(10), 2).count()
+    10
+    >>> [job_id] = tracker.getJobIdsForGroup("tracked")
+    >>> info = tracker.getJobInfo(job_id)
+    >>> info.status
+    'SUCCEEDED'
+    >>> stage = tracker.getStageInfo(info.stageIds[0])
+    >>> stage.numTasks, stage.numActiveTasks, stage.numCompletedTasks, stage.numFailedTasks
+    (2, 0, 2, 0)
     """
 
-    def __init__(self, jobs: JobRunner) -> None:
+    def __init__(self, jobs: JobRunner, progress: StageProgress) -> None:
         self._jobs = jobs
+        self._progress = progress
 
     def _records(self) -> list[JobRecord]:
         return list(self._jobs.completed) + list(self._jobs.active.values())
@@ -100,7 +124,7 @@ class StatusTracker:
         return None
 
     def getStageInfo(self, stageId: int) -> SparkStageInfo | None:
-        """Name and task counts of a stage of a known job.
+        """Name and task counts of a stage of a known job: tasks running now, finished, failed.
 
         Parameters
         ----------
@@ -115,9 +139,17 @@ class StatusTracker:
         for record in self._records():
             if stageId in record.stages:
                 name, tasks = record.stages[stageId]
-                done = record.status == "SUCCEEDED"
-                active = record.status == "RUNNING"
-                return SparkStageInfo(
-                    stageId, 0, name, tasks, tasks if active else 0, tasks if done else 0, 0
-                )
+                active, complete, failed = self._counts(record, stageId, tasks)
+                return SparkStageInfo(stageId, 0, name, tasks, active, complete, failed)
         return None
+
+    def _counts(self, record: JobRecord, stage_id: int, tasks: int) -> tuple[int, int, int]:
+        if record.status == "RUNNING":
+            counts = self._progress.counts([stage_id]).get(stage_id)
+        elif record.status == "SUCCEEDED":
+            return 0, tasks, 0
+        else:
+            counts = record.stage_counts.get(stage_id)
+        if counts is None:  # no task of the stage started
+            return 0, 0, 0
+        return counts.active, counts.complete, counts.failed

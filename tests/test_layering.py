@@ -47,7 +47,19 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("planning", ["sparkish.rdd.kinds"]),
-    ("execution", ["sparkish.execution", "sparkish.execution.*"]),
+    (
+        "execution",
+        [
+            "sparkish.execution",
+            "sparkish.execution.*",
+            "sparkish.monitoring.driver",
+            "sparkish.monitoring.jobs_page",
+            "sparkish.monitoring.progress",
+            "sparkish.monitoring.scheduler_plugin",
+            "sparkish.monitoring.setup",
+            "sparkish.monitoring.stages",
+        ],
+    ),
     (
         "worker",
         [
@@ -78,6 +90,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "sparkish._version",
             "sparkish.callsite",
             "sparkish.errors",
+            "sparkish.monitoring",
+            "sparkish.monitoring.catalog",
+            "sparkish.monitoring.task_metrics",
+            "sparkish.monitoring.worker_metrics",
             "sparkish.partitioner",
             "sparkish.resultiterable",
             "sparkish.row",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 from dask.task_spec import Task, TaskRef
+from dask.utils import key_split
 
 from ..broadcast import shipping_broadcasts
 from ..errors import SerializationError
@@ -126,6 +127,8 @@ class GraphBuilder:
         The driver's local properties, visible to tasks through ``TaskContext``.
     barrier_timeout : float
         How long the tasks of a barrier stage wait for each other, in seconds.
+    collect_metrics : bool
+        Whether tasks count their metrics (``sparkish.metrics.enabled``).
     """
 
     def __init__(
@@ -135,10 +138,12 @@ class GraphBuilder:
         stage_ids: Iterator[int],
         local_properties: dict[str, str] | None = None,
         barrier_timeout: float = 300.0,
+        collect_metrics: bool = True,
     ) -> None:
         self.application_id = application_id
         self.barrier_timeout = barrier_timeout
         self.job_id = job_id
+        self.collect_metrics = collect_metrics
         self.graph: dict = {}
         self.external_futures: list[Future] = []
         self.held: list[tuple[Provider, int, Any]] = []
@@ -149,8 +154,11 @@ class GraphBuilder:
         self._keep_alive: list = []
         self._provider_nodes: dict[int, Node] = {}
 
-    def stage(self, node: Node, finisher: Finisher, description: str) -> tuple[bytes, StageInfo]:
-        """The pickled (plan, finisher) of a stage and its info, made once per job."""
+    def stage(
+        self, node: Node, finisher: Finisher, description: str, operation: str = ""
+    ) -> tuple[bytes, StageInfo]:
+        """The pickled (plan, finisher) of a stage and its info, made once per job; ``operation``
+        names the stage (the prefix of its task keys)."""
         identity = (id(node), id(finisher))
         cached = self._stages.get(identity)
         if cached is not None:
@@ -166,6 +174,8 @@ class GraphBuilder:
             self._local_properties,
             f"{self.application_id}-job{self.job_id}-stage{stage_id}" if barrier else None,
             barrier_timeout=self.barrier_timeout,
+            operation=operation,
+            collect_metrics=self.collect_metrics,
         )
         self._stages[identity] = (blob, info)
         self._keep_alive.append((node, finisher))  # keep ids unique while the job is built
@@ -174,8 +184,11 @@ class GraphBuilder:
     def add_task(
         self, key: Any, node: Node, finisher: Finisher, split: int, description: str
     ) -> TaskRef:
-        """Add the task that computes partition ``split`` of ``node`` and applies ``finisher``."""
-        blob, info = self.stage(node, finisher, description)
+        """Add the task that computes partition ``split`` of ``node`` and applies ``finisher``.
+
+        The key's Dask prefix (``collect``, ``reduceByKey-map``...) names the stage in the
+        dashboard and in sparkish's metrics."""
+        blob, info = self.stage(node, finisher, description, key_split(key))
         slot_ids: list = []
         sources = []
         for source, leaf_split in node.sources(split):

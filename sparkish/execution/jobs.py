@@ -52,6 +52,9 @@ class JobRecord:
     keys: frozenset = frozenset()
     stages: dict = field(default_factory=dict)  # stage id -> (description, number of tasks)
     barrier_ids: list[str] = field(default_factory=list)
+    action: str = ""  # the RDD action (collect, count...): the metrics' label
+    # Stage id -> (active, complete, failed) when the job ended without succeeding.
+    stage_counts: dict = field(default_factory=dict)
 
 
 class JobRunner:
@@ -96,6 +99,8 @@ class JobRunner:
         self.active: dict[int, JobRecord] = {}
         self.completed: list[JobRecord] = []
         self.listeners: list[Callable[[str, JobRecord], None]] = []
+        #: Whether tasks count their metrics (``sparkish.metrics.enabled``).
+        self.collect_metrics = True
         self.closed = False
         self._lock = threading.Lock()
 
@@ -110,6 +115,7 @@ class JobRunner:
             self.stage_ids,
             properties,
             self.barrier_timeout,
+            self.collect_metrics,
         )
 
     def run(
@@ -322,6 +328,7 @@ def _job_record(
         num_partitions=partitions,
         keys=frozenset(builder.graph),
         stages=builder.stage_summary(),
+        action=description.split(" ", 1)[0],
     )
 
 

@@ -24,6 +24,7 @@ from distributed import Client
 from .._version import __version__
 from ..accumulators import Accumulator
 from ..broadcast import Broadcast
+from ..monitoring.setup import Monitoring
 from ..settings import Settings
 from ..worker.environment import worker_environment
 from .cluster import LocalProcessCluster, MasterSpec, parse_master
@@ -111,6 +112,7 @@ class Runtime:
                 after_job=self.merge_accumulator_updates,
                 barrier_timeout=settings.get_float("spark.barrier.sync.timeout", 300.0),
             )
+            self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)
         except BaseException:
             self._close_connection()
             raise
@@ -317,6 +319,7 @@ class Runtime:
         self.stopped = True
         try:
             self.jobs.close("the SparkContext was stopped")
+            self.monitoring.close()
             for provider in self.materialized:
                 provider.release()
             if not self.owns_client:  # the cluster stays up: remove what was installed on it

@@ -46,6 +46,9 @@ class ShuffleProvider(Provider):
         The RDD operation that shuffles and its call site, for task descriptions.
     spill_to_disk : bool
         Whether received buckets may be buffered on the workers' disks.
+    operation : str
+        The RDD operation that shuffles: the prefix of the map and read task keys
+        (``reduceByKey-map``), which the dashboard and the metrics show.
     """
 
     is_shuffle = True
@@ -59,8 +62,10 @@ class ShuffleProvider(Provider):
         num_partitions: int,
         description: str,
         spill_to_disk: bool = True,
+        operation: str = "shuffle",
     ) -> None:
         self.name = name
+        self.operation = operation
         self.map_node_factory = map_node_factory
         self.num_map_partitions = num_map_partitions
         self.partition_func = partition_func
@@ -89,7 +94,7 @@ class ShuffleProvider(Provider):
             self._add_map_side(builder, shuffle_id)
         if exclusive:
             return TaskRef(barrier)
-        read_key = (f"shuffle-read-{shuffle_id}", split)
+        read_key = (f"{self.operation}-read-{shuffle_id}", split)
         if read_key not in builder.graph:
             builder.graph[read_key] = Task(
                 read_key, read_block, shuffle_id, split, TaskRef(barrier)
@@ -103,7 +108,7 @@ class ShuffleProvider(Provider):
         description = f"{self.description} (map side)"
         transfers = [
             builder.add_task(
-                (f"shuffle-map-{shuffle_id}", split), node, finisher, split, description
+                (f"{self.operation}-map-{shuffle_id}", split), node, finisher, split, description
             )
             for split in range(node.num_partitions)
         ]

@@ -26,6 +26,7 @@ from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
+from ..monitoring import task_metrics
 from . import _pickle_format
 from ._filesystems import fs_errors
 from .compression import DecompressingReader, codec_for_name
@@ -278,10 +279,23 @@ class _SegmentStream:
         return self._raw
 
     def __exit__(self, *exc_info: object) -> None:
+        self._count_bytes_read()
         try:
             self._raw.close()
         except OSError:
             pass  # a failed close of a read-only stream loses nothing
+
+    def _count_bytes_read(self) -> None:
+        """Count how far the reader got in the file (the task's input bytes)."""
+        segment = self._segment
+        start = segment.start if segment.compression is None else 0
+        try:
+            position = self._raw.tell()
+        except (OSError, ValueError, AttributeError):
+            position = start + segment.length
+        task_metrics.add_labelled(
+            task_metrics.INPUT_BYTES, _protocols(segment.fs)[0], max(0, position - start)
+        )
 
 
 def _read_to_end(stream: Any, segment: FileSegment, operation: str) -> bytes:

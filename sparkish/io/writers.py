@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 from fsspec.spec import AbstractFileSystem
 
+from ..monitoring import task_metrics
 from ..validation import require_int
 from . import _pickle_format
 from ._filesystems import display_url, fs_errors, join_path, resolve_url
@@ -345,6 +346,9 @@ def write_attempt(
     except BaseException:
         _discard_attempt(spec.fs, stream, temp_path)
         raise
+    protocol = spec.fs.protocol if isinstance(spec.fs.protocol, str) else spec.fs.protocol[0]
+    task_metrics.add_labelled(task_metrics.OUTPUT_BYTES, protocol, sink.written)
+    task_metrics.add_labelled(task_metrics.OUTPUT_RECORDS, protocol, count)
     return TaskCommitMessage(partition_index, attempt, temp_path, part_name, count, sink.written)
 
 

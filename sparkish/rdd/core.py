@@ -268,7 +268,7 @@ class RDDCore(Generic[T]):
         self._storage_level = storageLevel
         if self._materialized is None:
             self._materialized = MaterializedProvider(
-                f"persist-{self.ctx.applicationId}-{self._id}",
+                f"{self._kind.operation}-persist-rdd{self._id}-{self.ctx.applicationId}",
                 lambda: self._kind.build_node(self),
                 f"persist of {self!r}",
                 finisher=materialize if storageLevel.useMemory else disk_materialize,

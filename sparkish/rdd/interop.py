@@ -87,7 +87,7 @@ class Interop(KeyValueOperations[T]):
             self._runtime.jobs,
             self._node(),
             finisher,
-            f"sparkish-rdd{self.id()}",
+            f"toDaskBag-rdd{self.id()}",
             f"toDaskBag of {self!r}",
         )
         return db.from_delayed(delayed)
@@ -131,7 +131,7 @@ class Interop(KeyValueOperations[T]):
             self._runtime.jobs,
             self._node(),
             partial(frame_finisher, arrow_schema, "toDaskDataFrame"),
-            f"sparkish-frame-rdd{self.id()}",
+            f"toDaskDataFrame-rdd{self.id()}",
             f"toDaskDataFrame of {self!r}",
         )
         return dd.from_delayed(delayed, meta=meta, verify_meta=False)

@@ -408,14 +408,16 @@ class Shuffled(RDDKind):
         if self.provider is None:
             parent = self.parents[0]
             assert self.partitioner is not None
+            # Task keys are "<operation>-map-rdd<id>-...": Dask's key prefix stops at "rdd<id>".
             self.provider = ShuffleProvider(
-                f"{owner.context.applicationId}-rdd{owner.id()}",
+                f"rdd{owner.id()}-{owner.context.applicationId}",
                 parent._node,
                 parent.getNumPartitions(),
                 self.partitioner.partitionFunc,
                 self.partitioner.numPartitions,
                 f"{self.operation} at {owner._callsite}",
                 self.spill_to_disk,
+                operation=self.operation,
             )
         shuffle_id = self.provider.prepare()
         return ShuffleSource(

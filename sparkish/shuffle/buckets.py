@@ -27,6 +27,7 @@ from typing import Any, cast
 from .int_columns import ColumnIterator, decode_int_columns, is_int_payload, pairs_of
 
 __all__ = [
+    "FRAME_HEADER_BYTES",
     "MAX_FILES",
     "BucketIndex",
     "ColumnarRecords",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 _HEADER = struct.Struct("<QQQ")
+#: Bytes a frame adds in front of its payload.
+FRAME_HEADER_BYTES = _HEADER.size
 
 #: At most this many files per shuffle on each worker: reduce partitions share files in
 #: contiguous groups, so a 1000 x 1000 shuffle does not append to 1000 files per batch.

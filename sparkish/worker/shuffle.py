@@ -13,9 +13,14 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._dask_compat import read_output_partition, write_input_partition
+from .._dask_compat import (
+    read_output_partition,
+    set_current_task_metadata,
+    write_input_partition,
+)
+from ..monitoring import task_metrics
 from ..serialization import Block, dumps
-from ..shuffle.buckets import frame
+from ..shuffle.buckets import FRAME_HEADER_BYTES, frame
 from ..shuffle.hashing import bucket_columns, portable_hash
 from ..shuffle.int_columns import (
     IntPairs,
@@ -70,8 +75,10 @@ def write_map_output(
     """
     if partition_func is portable_hash:
         framed = _framed_int_buckets(split, records, num_partitions)
-        if isinstance(framed, list):
-            return write_input_partition(shuffle_id, split, framed)
+        if isinstance(framed, tuple):
+            buckets, count = framed
+            _count_written(buckets, count)
+            return write_input_partition(shuffle_id, split, buckets)
         records = framed
     key_buckets, value_buckets = bucket_columns(records, num_partitions, partition_func)
     framed_buckets = [
@@ -79,12 +86,23 @@ def write_map_output(
         for reduce_id, keys in enumerate(key_buckets)
         if keys
     ]
+    _count_written(framed_buckets, sum(map(len, key_buckets)))
     return write_input_partition(shuffle_id, split, framed_buckets)
 
 
-def _framed_int_buckets(split: int, records: Any, num_partitions: int) -> list | Iterator:
-    """Framed int64 buckets when every record is an ``(int, int)`` pair that the vectorised
-    path can take, else an iterator over all the records (none consumed)."""
+def _count_written(framed_buckets: list, records: int) -> None:
+    payload_bytes = sum(len(data) for _, data in framed_buckets)
+    payload_bytes -= FRAME_HEADER_BYTES * len(framed_buckets)
+    task_metrics.add(task_metrics.SHUFFLE_RECORDS_WRITTEN, records)
+    task_metrics.add(task_metrics.SHUFFLE_BYTES_WRITTEN, payload_bytes)
+
+
+def _framed_int_buckets(
+    split: int, records: Any, num_partitions: int
+) -> tuple[list, int] | Iterator:
+    """Framed int64 buckets and the number of records when every record is an ``(int, int)``
+    pair that the vectorised path can take, else an iterator over all the records (none
+    consumed)."""
     if type(records) is IntPairs:
         columns = records.int_columns
     else:
@@ -97,12 +115,20 @@ def _framed_int_buckets(split: int, records: Any, num_partitions: int) -> list |
     buckets = bucket_int_columns(*columns, num_partitions)
     if buckets is None:
         return int_pairs(*columns)
-    return [
+    framed = [
         (reduce_id, frame(split, reduce_id, encode_int_columns(keys, values)))
         for reduce_id, keys, values in buckets
     ]
+    return framed, len(columns[0])
 
 
 def read_block(shuffle_id: str, split: int, run_id: int) -> Block:
     """A separate read task, for consumers that read several partitions of a shuffle."""
-    return Block(list(read_output_partition(shuffle_id, split, run_id)))
+    task_metrics.begin_task()
+    try:
+        block = Block(list(read_output_partition(shuffle_id, split, run_id)))
+    finally:
+        counts = task_metrics.end_task()
+    if counts:
+        set_current_task_metadata(task_metrics.METADATA_KEY, counts)
+    return block

@@ -20,9 +20,10 @@ from typing import Any
 
 import cloudpickle
 
-from .._dask_compat import is_scheduling_signal, set_current_task_metadata
-from ..accumulators import begin_task, end_task
+from .. import accumulators
+from .._dask_compat import is_scheduling_signal, log_task_event, set_current_task_metadata
 from ..errors import UserCodeError
+from ..monitoring import task_metrics
 from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
 from .plan import Node, Step
 
@@ -33,8 +34,9 @@ _attempt_ids = itertools.count()
 
 class StageInfo:
     """Small, per-stage facts a task needs besides its plan: who it belongs to, its name, the
-    driver's local properties when the job was submitted (``TaskContext.getLocalProperty``)
-    and, for a barrier stage, its barrier's id, task count and timeout.
+    driver's local properties when the job was submitted (``TaskContext.getLocalProperty``),
+    for a barrier stage its barrier's id, task count and timeout, the RDD operation that names
+    the stage (its task key prefix) and whether tasks count metrics.
     """
 
     __slots__ = (
@@ -46,6 +48,8 @@ class StageInfo:
         "barrier_id",
         "barrier_tasks",
         "barrier_timeout",
+        "operation",
+        "collect_metrics",
     )
 
     def __init__(
@@ -58,6 +62,8 @@ class StageInfo:
         barrier_id: str | None = None,
         barrier_tasks: int = 0,
         barrier_timeout: float = 0.0,
+        operation: str = "",
+        collect_metrics: bool = True,
     ) -> None:
         self.app_id = app_id
         self.job_id = job_id
@@ -67,6 +73,8 @@ class StageInfo:
         self.barrier_id = barrier_id
         self.barrier_tasks = barrier_tasks
         self.barrier_timeout = barrier_timeout
+        self.operation = operation
+        self.collect_metrics = collect_metrics
 
     def __reduce__(self) -> tuple:
         return (StageInfo, tuple(getattr(self, name) for name in self.__slots__))
@@ -127,7 +135,12 @@ def run_task(
 
 
 def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, slot_values):
-    begin_task()
+    accumulators.begin_task()
+    task_metrics.begin_task(info.collect_metrics)
+    # The scheduler learns which stage's task runs now (statusTracker's active tasks).
+    log_task_event(
+        task_metrics.TASK_START_TOPIC, [info.app_id, info.job_id, info.stage_id, info.operation]
+    )
     set_task_context(info.task_context(split))
     node: Node | None = None
     try:
@@ -135,7 +148,8 @@ def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, s
         inputs = dict(zip(slot_ids, slot_values))
         result = finisher(split, node.compute(split, inputs))
     except BaseException as error:
-        end_task()
+        accumulators.end_task()
+        task_metrics.end_task()
         if isinstance(error, Exception) and is_scheduling_signal(error):
             raise
         failure = _task_failure(error, node, split, info)
@@ -144,9 +158,12 @@ def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, s
         raise failure from None
     finally:
         set_task_context(None)
-    updates = end_task()
+    updates = accumulators.end_task()
     if updates:
         _report_accumulator_updates(info.app_id, updates)
+    counts = task_metrics.end_task()
+    if counts:
+        set_current_task_metadata(task_metrics.METADATA_KEY, counts)
     return result
 
 
