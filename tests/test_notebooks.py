@@ -5,6 +5,7 @@ The expected values are computed here in plain Python from the same inputs the n
 
 from __future__ import annotations
 
+import ast
 import pathlib
 from collections import Counter
 
@@ -63,7 +64,47 @@ def _check_shuffle(outputs: list[str]) -> None:
     assert outputs[5].startswith("['bucket', 'group', 'pi'") and "Figure" in outputs[5]
 
 
+def _check_monitoring(outputs: list[str]) -> None:
+    assert "/status" in outputs[0] or outputs[0] == ""  # links are printed, not returned
+    # The job's cell shows one tqdm bar per stage (their text form) before its result.
+    assert outputs[1].count("Stage ") == 2
+    assert outputs[1].endswith("[('the', 60), ('dog', 40)]")
+    status, stages = ast.literal_eval(outputs[2])
+    assert status == "SUCCEEDED"
+    assert sorted(stages) == [("collect", 2, 2), ("reduceByKey", 6, 6)]
+    # 6 map partitions of 10 lines hold the 9 distinct words each.
+    assert ast.literal_eval(outputs[3]) == {
+        "sparkish_shuffle_records_written_total": 54.0,
+        "sparkish_shuffle_records_read_total": 54.0,
+    }
+    assert ast.literal_eval(outputs[4]) == {"collect": 2.0, "reduceByKey-map": 6.0}
+    assert ast.literal_eval(outputs[5]) == {(("action", "collect"), ("status", "succeeded")): 1.0}
+
+
+def _check_monitoring_widgets(notebook: nbformat.NotebookNode) -> None:
+    """The progress widgets were updated in place up to all of each stage's tasks."""
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    printed = "".join(output.get("text", "") for output in cells[0].get("outputs", []))
+    assert "/status" in printed and "/sparkish/jobs" in printed and "/metrics" in printed
+    views = [o for o in cells[1]["outputs"] if WIDGET_VIEW in o.get("data", {})]
+    assert len(views) == 2
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    bars = sorted(
+        (model["state"]["value"], model["state"]["max"])
+        for model in state.values()
+        if model["model_name"] == "FloatProgressModel"
+    )
+    assert bars == [(2, 2), (6, 6)]
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+#: Checks that need more than the cells' text: the notebook itself.
+NOTEBOOK_CHECKS = {"monitoring.ipynb": _check_monitoring_widgets}
+
 CHECKS = {
+    "monitoring.ipynb": _check_monitoring,
     "quickstart.ipynb": _check_quickstart,
     "interop.ipynb": _check_interop,
     "porting-from-pyspark.ipynb": _check_porting,
@@ -90,3 +131,5 @@ def test_notebook_runs(path, no_context):
         if cell.cell_type == "code"
     ]
     CHECKS[path.name](outputs)
+    if path.name in NOTEBOOK_CHECKS:
+        NOTEBOOK_CHECKS[path.name](notebook)

@@ -148,7 +148,10 @@ class NotebookDisplay:
             bar.refresh()
 
     def job_finished(self, record: JobRecord, stages: Sequence[RunningStage]) -> None:
-        self.show(stages)
+        # A job that ran long enough to be shown ends with a final bar for each of its stages;
+        # a quick one leaves nothing, as in the console.
+        if any(stage_id in self._bars for stage_id in record.stages):
+            self.show(stages)
         for stage_id in record.stages:
             bar = self._bars.pop(stage_id, None)
             if bar is not None:
