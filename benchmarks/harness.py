@@ -254,11 +254,14 @@ def run_fresh_process(
     timeout_s: float = 600.0,
     run_index: int = 0,
     sample_interval_s: float = SAMPLE_INTERVAL_S,
+    sparkish_conf: dict[str, str] | None = None,
 ) -> RunRecord:
     """Measure ``system`` on ``params`` in a new process and check its result.
 
     ``expected`` is the :func:`benchmarks.workloads.expected_pairs` dict (unused for pi). The
     process tree is killed after ``timeout_s`` seconds and the run recorded as "timeout".
+    ``sparkish_conf`` settings reach every ``SparkConf`` of a sparkish run (e.g.
+    ``{"sparkish.metrics.enabled": "false"}``).
     """
     record = RunRecord(system, params.name, params.size, params.scale, workers, run_index)
     arguments = [
@@ -269,6 +272,8 @@ def run_fresh_process(
         "--params",
         json.dumps(params.to_json()),
     ]
+    for key, setting in (sparkish_conf or {}).items():
+        arguments += ["--sparkish-conf", f"{key}={setting}"]
     started = time.perf_counter()
     process, stdout_file, stderr_file = _spawn_runner(arguments)
     sampler = TreeMemorySampler(process.pid, sample_interval_s)

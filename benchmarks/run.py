@@ -3,6 +3,7 @@
     python -m benchmarks.run --workloads all --runs 3
     python -m benchmarks.run --tiny --runs 1 --systems python,dask
     python -m benchmarks.run --scaling --workloads pi,reduce --runs 1
+    python -m benchmarks.run --systems sparkish --sparkish-conf sparkish.metrics.enabled=false
 
 Every (system, workload) run is a fresh ``python -m benchmarks.runner`` process; runs are
 interleaved across systems (A B C D A B C D ...). The comparison mode prints tables and writes
@@ -28,7 +29,7 @@ import psutil
 from benchmarks import report
 from benchmarks.corpus import ensure_corpus, ensure_replicated
 from benchmarks.harness import RunRecord, probe_system, run_fresh_process
-from benchmarks.runner import SYSTEMS
+from benchmarks.runner import SYSTEMS, parse_settings
 from benchmarks.workloads import (
     WORKLOAD_NAMES,
     WorkloadParams,
@@ -95,7 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=BENCHMARKS_DIR / "data")
     parser.add_argument("--output-dir", type=Path, default=BENCHMARKS_DIR / "results")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG chart")
+    parser.add_argument(
+        "--sparkish-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_parse_setting,
+        help="a sparkish setting for every sparkish run, repeatable (e.g. "
+        "sparkish.metrics.enabled=false measures without the metrics exporter)",
+    )
     return parser
+
+
+def _parse_setting(text: str) -> str:
+    try:
+        parse_settings([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
 
 
 def _log(message: str) -> None:
@@ -159,7 +177,13 @@ class _Session:
             record.error = f"not run: failed to start earlier ({self.start_failures[system]})"
         else:
             record = run_fresh_process(
-                system, params, workers, expected, self.args.timeout, run_index=index
+                system,
+                params,
+                workers,
+                expected,
+                self.args.timeout,
+                run_index=index,
+                sparkish_conf=parse_settings(self.args.sparkish_conf),
             )
             if record.status == "crash" and record.phase in ("import", "startup"):
                 self.start_failures[system] = record.error

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -32,6 +33,8 @@ PHASE_MARKER = "BENCHMARK-PHASE "
 # The phases a runner goes through, in order; plain Python has no import/startup/stop.
 PHASES = ("import", "startup", "job", "stop", "check")
 SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "sparkish")
+#: sparkish.conf.SUBMIT_CONF_VARIABLE (not imported: the import of sparkish is a timed phase).
+SUBMIT_CONF_VARIABLE = "SPARKISH_SUBMIT_CONF"
 FRAMEWORK_MODULES = {
     "python": None,
     "pyspark": "pyspark",
@@ -147,6 +150,9 @@ def _measure_rdd(module_name: str, params: WorkloadParams, workers: int) -> dict
         job = RDD_JOBS[params.name]
         result, job_s = _timed("job", lambda: job(sc, params))
         extra: dict[str, Any] = {"import_s": round(import_s, 3)}
+        requested = json.loads(os.environ.get(SUBMIT_CONF_VARIABLE, "{}"))
+        if requested:  # what the context was started with (--sparkish-conf)
+            extra["conf"] = {key: sc.getConf().get(key) for key in requested}
         try:
             # sparkish may expose more per-job metrics as a dict; report whatever it gives.
             job_metrics = getattr(sc, "_last_job_metrics", None)
@@ -324,6 +330,25 @@ def _driver_max_rss_mib() -> float | None:
     return round(kib / 1024, 1)
 
 
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict (what ``--sparkish-conf`` takes).
+
+    >>> parse_settings(["sparkish.metrics.enabled=false", "a.b=c=d"])
+    {'sparkish.metrics.enabled': 'false', 'a.b': 'c=d'}
+    >>> parse_settings(["oops"])
+    Traceback (most recent call last):
+    ...
+    ValueError: expected KEY=VALUE, got 'oops'
+    """
+    settings = {}
+    for pair in pairs:
+        key, separator, setting = pair.partition("=")
+        if not separator or not key.strip():
+            raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        settings[key.strip()] = setting
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -331,7 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", help="WorkloadParams as JSON")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--probe", choices=SYSTEMS, help="only report whether SYSTEM imports")
+    parser.add_argument(
+        "--sparkish-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for sparkish's SparkConf (repeatable; ignored by other systems)",
+    )
     args = parser.parse_args(argv)
+    if args.system == "sparkish" and args.sparkish_conf:
+        os.environ[SUBMIT_CONF_VARIABLE] = json.dumps(parse_settings(args.sparkish_conf))
     if args.probe:
         print(RESULT_MARKER + json.dumps(probe(args.probe)), flush=True)
         return 0

@@ -223,6 +223,25 @@ def test_crash_in_the_job_is_reported_with_its_phase(tmp_path: Path) -> None:
 
 
 @pytest.mark.cluster
+def test_sparkish_conf_reaches_the_sparkish_context() -> None:
+    """``--sparkish-conf`` (here: the metrics exporter off) is how its overhead is measured."""
+    params = workload_params("pi", "tiny")
+    setting = {"sparkish.metrics.enabled": "false"}
+    record = run_fresh_process("sparkish", params, 2, None, sparkish_conf=setting)
+    assert record.status == "ok", record.error
+    assert record.extra["conf"] == setting
+    assert "conf" not in run_fresh_process("sparkish", params, 2, None).extra
+
+
+def test_sparkish_conf_is_checked_on_the_command_line() -> None:
+    parser = run.build_parser()
+    args = parser.parse_args(["--sparkish-conf", "sparkish.metrics.enabled=false"])
+    assert args.sparkish_conf == ["sparkish.metrics.enabled=false"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--sparkish-conf", "no-equals-sign"])
+
+
+@pytest.mark.cluster
 def test_timeout_kills_the_whole_process_tree() -> None:
     endless = replace(workload_params("pi", "tiny"), n=10**12)
     record = run_fresh_process("dask-processes", endless, 2, None, timeout_s=15)
