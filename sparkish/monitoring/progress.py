@@ -66,8 +66,8 @@ def console_line(stages: Sequence[RunningStage], width: int) -> str:
 
     >>> console_line([RunningStage(3, "count", 40, 2, 12)], 40)
     '[Stage 3:=====>           (12 + 2) / 40]'
-    >>> console_line([RunningStage(1, "a", 4, 0, 4), RunningStage(2, "b", 10, 1, 0)], 40)
-    '[Stage 1:=====(4 + 0) / 4][Stage 2:>(0 + 1) / 10]'
+    >>> console_line([RunningStage(1, "a", 4, 0, 4), RunningStage(2, "b", 10, 1, 0)], 60)
+    '[Stage 1:=========(4 + 0) / 4][Stage 2:>       (0 + 1) / 10]'
     """
     if not stages:
         return ""
