@@ -105,6 +105,10 @@ class RDDCore(Generic[T]):
             return Source(f"persist-{self._id}", self.getNumPartitions(), self._materialized)
         return self._kind.build_node(self)
 
+    def _reads_persisted(self) -> bool:
+        """Whether jobs read this RDD's persisted partitions instead of computing them."""
+        return self._materialized is not None
+
     def _lineage(self) -> Iterator[RDDCore]:
         """This RDD and its ancestors back to the data sources or checkpoints, each once."""
         seen: set[int] = set()
@@ -127,9 +131,16 @@ class RDDCore(Generic[T]):
     ) -> list:
         """Run ``finisher`` over the given partitions of this RDD and return its results."""
         description = f"{action} at {user_frame().short}"
-        results = self._runtime.run_job(
-            self._node(), finisher, splits, description, drain_on_failure
-        )
+        try:
+            node = self._node()
+        except RecursionError:
+            depth = sum(1 for _ in self._lineage())
+            raise RecursionError(
+                f"{description}: the lineage of {self!r} ({depth} RDDs) is too deep to plan; "
+                "cut it with checkpoint() or localCheckpoint() on an intermediate RDD "
+                "(followed by an action on that RDD)"
+            ) from None
+        results = self._runtime.run_job(node, finisher, splits, description, drain_on_failure)
         self._write_due_checkpoints()
         return results
 

@@ -293,7 +293,22 @@ class Pipelined(RDDKind):
         self.barrier = barrier
 
     def build_node(self, owner: RDDCore) -> Node:
-        step = Step(
+        # A chain of narrow transformations is walked in a loop, not by recursing through each
+        # parent's plan, so thousands of chained maps plan without a RecursionError.
+        steps = [self.step(owner)]
+        parent = self.parents[0]
+        while isinstance(parent._kind, Pipelined) and not parent._reads_persisted():
+            steps.append(parent._kind.step(parent))
+            parent = parent._kind.parents[0]
+        steps.reverse()
+        base = parent._node()
+        if isinstance(base, Pipe):
+            return Pipe(base.parent, base.pipeline + tuple(steps))
+        return Pipe(base, tuple(steps))
+
+    def step(self, owner: RDDCore) -> Step:
+        """This transformation as a step of a task's pipeline."""
+        return Step(
             self.function,
             self.operation,
             owner._callsite,
@@ -301,10 +316,6 @@ class Pipelined(RDDKind):
             self.user_function,
             self.barrier,
         )
-        parent = self.parents[0]._node()
-        if isinstance(parent, Pipe):
-            return parent.then(step)
-        return Pipe(parent, (step,))
 
 
 class UnionOf(RDDKind):
@@ -328,7 +339,7 @@ class UnionOf(RDDKind):
         self.aware = aware
 
     def build_node(self, owner: RDDCore) -> Node:
-        nodes = [parent._node() for parent in self.parents]
+        nodes = [member._node() for member in self.members()]
         union = Union(nodes)
         if not self.aware:
             return union
@@ -337,6 +348,24 @@ class UnionOf(RDDKind):
             offsets.append(offsets[-1] + node.num_partitions)
         groups = [[offset + split for offset in offsets] for split in range(self.num_partitions)]
         return Coalesce(union, groups)
+
+    def members(self) -> list[RDDCore]:
+        """The RDDs whose partitions this union lists, nested unions of the same sort
+        flattened (in a loop: ``rdd.union(x)`` thousands of times must not recurse)."""
+        members: list[RDDCore] = []
+        pending = list(reversed(self.parents))
+        while pending:
+            rdd = pending.pop()
+            kind = rdd._kind
+            if (
+                isinstance(kind, UnionOf)
+                and kind.aware == self.aware
+                and not rdd._reads_persisted()
+            ):
+                pending.extend(reversed(kind.parents))
+            else:
+                members.append(rdd)
+        return members
 
 
 class Coalesced(RDDKind):

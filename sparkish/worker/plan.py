@@ -19,9 +19,12 @@ task) and :class:`RangeSource` nodes that generate their records. The driver bui
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from .steps import filter_partition, map_filter_partition, map_partition
 
 PartitionFunction = Callable[[int, Iterator], Iterable]
 
@@ -145,15 +148,15 @@ class Pipe(Node):
         self.pipeline = steps
         self.num_partitions = parent.num_partitions
 
-    def then(self, step: Step) -> Pipe:
-        return Pipe(self.parent, self.pipeline + (step,))
-
     def compute(self, split: int, inputs: dict) -> Iterator:
         records: Iterable = self.parent.compute(split, inputs)
-        for step in self.pipeline:
+        functions = [step.function for step in self.pipeline]
+        if len(functions) > MAX_NESTED_STEPS:
+            functions = fuse_record_steps(functions)
+        for function in functions:
             # Every step, user functions included, gets an iterator (as in PySpark), even where
             # the step before returned an iterable such as ``dict.items()``.
-            records = step.function(split, iter(records))
+            records = function(split, iter(records))
         return iter(records)
 
     def sources(self, split: int) -> Iterator[tuple[Source, int]]:
@@ -165,6 +168,36 @@ class Pipe(Node):
 
     def children(self) -> tuple[Node, ...]:
         return (self.parent,)
+
+
+#: Longer pipelines run their consecutive ``map`` and ``filter`` steps as one loop. Each step
+#: is a generator pulling from the one before, and Python counts every level of that nesting
+#: against its recursion limit (1,000 by default), so a deep chain would otherwise fail.
+MAX_NESTED_STEPS = 200
+
+
+def fuse_record_steps(functions: list[PartitionFunction]) -> list[PartitionFunction]:
+    """Replace each run of consecutive ``map``/``filter`` steps by one step doing all of them.
+
+    >>> from functools import partial
+    >>> steps = [partial(map_partition, lambda x: x + 1)] * 3 + [partial(filter_partition, bool)]
+    >>> fused = fuse_record_steps(steps)
+    >>> len(fused), list(fused[0](0, iter([-3, 0, 1])))
+    (1, [3, 4])
+    """
+    fused: list[PartitionFunction] = []
+    run: list[tuple[bool, Callable]] = []
+    for function in functions + [None]:  # type: ignore[list-item]
+        kind = getattr(function, "func", None)
+        if kind is map_partition or kind is filter_partition:
+            run.append((kind is filter_partition, function.args[0]))  # type: ignore[union-attr]
+            continue
+        if run:
+            fused.append(functools.partial(map_filter_partition, tuple(run)))
+            run = []
+        if function is not None:
+            fused.append(function)
+    return fused
 
 
 class Union(Node):

@@ -32,6 +32,7 @@ __all__ = [
     "key_by_partition",
     "key_equals",
     "keys_partition",
+    "map_filter_partition",
     "map_partition",
     "map_partitions",
     "map_partitions_with_index",
@@ -54,6 +55,25 @@ def flat_map_partition(f: Callable, split: int, iterator: Iterator) -> Iterator:
 
 def filter_partition(f: Callable, split: int, iterator: Iterator) -> Iterator:
     return (x for x in iterator if f(x))
+
+
+def map_filter_partition(
+    functions: tuple[tuple[bool, Callable], ...], split: int, iterator: Iterator
+) -> Iterator:
+    """Consecutive ``map`` and ``filter`` steps in one loop; ``functions`` holds
+    ``(is_filter, f)`` pairs in order.
+
+    >>> list(map_filter_partition(((False, abs), (True, lambda x: x > 1)), 0, iter([-3, 1, 2])))
+    [3, 2]
+    """
+    for record in iterator:
+        for is_filter, function in functions:
+            if not is_filter:
+                record = function(record)
+            elif not function(record):
+                break
+        else:
+            yield record
 
 
 def map_partitions(f: Callable, split: int, iterator: Iterator) -> Iterable:

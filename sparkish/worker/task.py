@@ -25,7 +25,7 @@ from .._dask_compat import is_scheduling_signal, log_task_event, set_current_tas
 from ..errors import UserCodeError
 from ..monitoring import task_metrics
 from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
-from .plan import Node, Step
+from .plan import MAX_NESTED_STEPS, Node, Step
 
 ACCUMULATOR_METADATA_KEY = "sparkish-accumulators"
 
@@ -152,6 +152,17 @@ def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, s
         task_metrics.end_task()
         if isinstance(error, Exception) and is_scheduling_signal(error):
             raise
+        if isinstance(error, RecursionError) and node is not None:
+            depth = sum(1 for _ in node.steps())
+            if depth > MAX_NESTED_STEPS:
+                # The original's thousands of frames cannot be pickled: drop them.
+                error.__traceback__ = error.__context__ = None
+                raise RecursionError(
+                    f"{error}: this task chains {depth} transformations; cut the lineage with "
+                    "checkpoint() or localCheckpoint() on an intermediate RDD [sparkish: failed "
+                    f"in {info.description}, partition {split}, stage {info.stage_id} of job "
+                    f"{info.job_id}]"
+                ) from None
         failure = _task_failure(error, node, split, info)
         if failure is None:
             raise
