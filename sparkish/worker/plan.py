@@ -187,16 +187,19 @@ def fuse_record_steps(functions: list[PartitionFunction]) -> list[PartitionFunct
     """
     fused: list[PartitionFunction] = []
     run: list[tuple[bool, Callable]] = []
-    for function in functions + [None]:  # type: ignore[list-item]
-        kind = getattr(function, "func", None)
-        if kind is map_partition or kind is filter_partition:
-            run.append((kind is filter_partition, function.args[0]))  # type: ignore[union-attr]
+    for function in functions:
+        if isinstance(function, functools.partial) and function.func in (
+            map_partition,
+            filter_partition,
+        ):
+            run.append((function.func is filter_partition, function.args[0]))
             continue
         if run:
             fused.append(functools.partial(map_filter_partition, tuple(run)))
             run = []
-        if function is not None:
-            fused.append(function)
+        fused.append(function)
+    if run:
+        fused.append(functools.partial(map_filter_partition, tuple(run)))
     return fused
 
 
