@@ -65,6 +65,7 @@ __all__ = [
     "SUPPORTED_DISTRIBUTED",
     "RecordsShuffleRun",
     "RecordsShuffleSpec",
+    "active_shuffle_ids",
     "barrier_key_of",
     "barrier_task",
     "current_task_key",
@@ -337,3 +338,9 @@ def barrier_task(shuffle_id: str, transfer_refs: list, npartitions_out: int, dis
 def barrier_key_of(shuffle_id: str) -> str:
     """The key of a shuffle's barrier task."""
     return barrier_key(ShuffleId(shuffle_id))
+
+
+def active_shuffle_ids(dask_scheduler: Any) -> list[str]:
+    """The shuffles the scheduler's P2P extension is running (``client.run_on_scheduler``):
+    an interrupted job's shuffle must not be among them."""
+    return [str(shuffle_id) for shuffle_id in dask_scheduler.extensions["shuffle"].active_shuffles]

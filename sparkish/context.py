@@ -209,6 +209,7 @@ class SparkContext(InteropSources):
             self._remove_driver_directory()
             raise
         atexit.register(self._stop_at_exit)
+        _report_interrupted_jobs_briefly()
 
     def _remove_driver_directory(self) -> None:
         set_driver_root(None, only_under=self._driver_directory)
@@ -1013,3 +1014,24 @@ def _resource_uri(path: str) -> str:
     if "://" in path:
         return path
     return "file:" + os.path.abspath(path)
+
+
+def _report_interrupted_jobs_briefly() -> None:
+    """Make a Ctrl-C that ends the program during a job print one line, not a traceback.
+
+    The job was cancelled on the cluster by then (see ``JobRunner.run``); the traceback would
+    only show sparkish's waiting loop. Other exceptions reach the previous hook unchanged.
+    """
+    previous = sys.excepthook
+    if getattr(previous, "sparkish_hook", False):
+        return
+
+    def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
+        job = getattr(error, "sparkish_job", None)
+        if isinstance(error, KeyboardInterrupt) and job is not None:
+            print(f"KeyboardInterrupt: cancelled {job}", file=sys.stderr)
+            return
+        previous(kind, error, traceback)
+
+    hook.sparkish_hook = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

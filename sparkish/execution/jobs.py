@@ -44,6 +44,9 @@ class JobRecord:
     tags: frozenset[str]
     task_count: int = 0
     futures: list = field(default_factory=list)
+    # Futures of results the job computes for later jobs (a shuffle's barrier, persisted
+    # partitions): cancelling the job must cancel those still being computed too.
+    held_futures: list = field(default_factory=list)
     cancelled_reason: str | None = None
     submitted: float = field(default_factory=time.time)
     finished: float | None = None
@@ -75,6 +78,8 @@ class JobRunner:
         Called after every job, successful or not (merges accumulator updates).
     barrier_timeout : float
         How long the tasks of a barrier stage wait for each other, in seconds.
+    no_workers_timeout : float
+        How long a job waits on a remote cluster without workers before failing, in seconds.
     """
 
     def __init__(
@@ -86,8 +91,10 @@ class JobRunner:
         kill_grace_seconds: float = 2.0,
         after_job: Callable[[], None] = lambda: None,
         barrier_timeout: float = 300.0,
+        no_workers_timeout: float = 300.0,
     ) -> None:
         self.client = client
+        self.no_workers_timeout = no_workers_timeout
         self.barriers = BarrierCoordinator(client)
         self.barrier_timeout = barrier_timeout
         self.application_id = application_id
@@ -168,6 +175,11 @@ class JobRunner:
         futures = self._submit(builder, output_keys, record)
         try:
             return self._results(futures, record, builder, drain_on_failure)
+        except KeyboardInterrupt as interrupt:
+            record.status = "FAILED"
+            self.cancel(lambda job: job is record, "interrupted (KeyboardInterrupt)")
+            interrupt.sparkish_job = f"job {record.job_id} ({record.description})"  # type: ignore[attr-defined]
+            raise
         finally:
             self._finish(record, futures, builder)
 
@@ -178,6 +190,7 @@ class JobRunner:
         for (provider, split, _), future in zip(builder.held, futures[len(output_keys) :]):
             provider.attach(split, future)
         record.futures = outputs
+        record.held_futures = futures[len(output_keys) :]
         with self._lock:
             self.active[record.job_id] = record
         self._notify("start", record)
@@ -187,7 +200,7 @@ class JobRunner:
         self, futures: list, record: JobRecord, builder: GraphBuilder, drain_on_failure: bool
     ) -> list:
         try:
-            self._wait(futures)
+            self._wait(futures, record)
             with gc_paused():
                 results = self.client.gather(futures)
         except (FutureCancelledError, asyncio.CancelledError) as error:
@@ -215,15 +228,16 @@ class JobRunner:
         for future in futures:
             future.release()
         record.futures = []
+        record.held_futures = []
         builder.external_futures.clear()
         # Updates of the tasks that succeeded count even when the job failed, like Spark.
         self.after_job()
         self._notify("end", record)
 
-    def _wait(self, futures: list) -> None:
-        """Wait for a job's results, failing promptly if the local cluster lost every worker."""
-        cluster = self.cluster
-        if cluster is None or not futures:
+    def _wait(self, futures: list, record: JobRecord) -> None:
+        """Wait for a job's results, failing promptly if the local cluster lost every worker,
+        or if a remote cluster has had no worker for ``no_workers_timeout`` seconds."""
+        if not futures:
             return
         settled = threading.Event()
         remaining = [len(futures)]
@@ -237,10 +251,42 @@ class JobRunner:
 
         for future in futures:
             future.add_done_callback(on_done)
+        cluster = self.cluster
+        without_workers_since: float | None = None
         while not settled.wait(1.0):
-            if cluster.failure:
-                self.client.cancel(futures, force=True)
-                raise RuntimeError(f"The job cannot run: {cluster.failure}")
+            if cluster is not None:
+                if cluster.failure:
+                    self.client.cancel(futures, force=True)
+                    raise RuntimeError(f"The job cannot run: {cluster.failure}")
+                continue
+            without_workers_since = self._check_workers(record, futures, without_workers_since)
+
+    def _check_workers(
+        self, record: JobRecord, futures: list, without_workers_since: float | None
+    ) -> float | None:
+        """Warn once when a remote cluster has no workers, fail the job when none joined in
+        time; returns since when the cluster has had none (None while it has some)."""
+        if self.client.nthreads():
+            if without_workers_since is not None:
+                logger.warning("job %s continues: a worker joined the cluster", record.job_id)
+            return None
+        now = time.monotonic()
+        if without_workers_since is None:
+            logger.warning(
+                "job %s (%s) waits: the Dask cluster has no workers; it fails if none joins "
+                "within %.0f s (sparkish.noWorkersTimeout)",
+                record.job_id,
+                record.description,
+                self.no_workers_timeout,
+            )
+            return now
+        if now - without_workers_since > self.no_workers_timeout:
+            self.client.cancel(futures, force=True)
+            raise RuntimeError(
+                f"Job {record.job_id} ({record.description}) failed: the Dask cluster had no "
+                f"workers for {self.no_workers_timeout:.0f} s (sparkish.noWorkersTimeout)"
+            )
+        return without_workers_since
 
     def cancel(self, predicate: Callable[[JobRecord], bool], reason: str) -> int:
         """Cancel the running jobs matching ``predicate``; returns how many were cancelled."""
@@ -248,8 +294,9 @@ class JobRunner:
             targets = [record for record in self.active.values() if predicate(record)]
         for record in targets:
             record.cancelled_reason = reason
-            if record.futures:
-                self.client.cancel(record.futures, reason=reason, force=True)
+            unfinished = [future for future in record.held_futures if not future.done()]
+            if record.futures or unfinished:
+                self.client.cancel(record.futures + unfinished, reason=reason, force=True)
             self.barriers.abort(record.barrier_ids, f"the job was cancelled: {reason}")
         if targets and self.cluster is not None:
             # Dask cannot interrupt a running task; like PySpark, kill the worker processes

@@ -111,6 +111,7 @@ class Runtime:
                 kill_grace_seconds=settings.get_float("spark.python.task.killTimeout", 2.0),
                 after_job=self.merge_accumulator_updates,
                 barrier_timeout=settings.get_float("spark.barrier.sync.timeout", 300.0),
+                no_workers_timeout=settings.get_float("sparkish.noWorkersTimeout", 300.0),
             )
             self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)
         except BaseException:
