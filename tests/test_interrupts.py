@@ -31,6 +31,9 @@ def slow_pair(x):
     time.sleep(0.5)
     return (x % 10, x)
 
+def scheduler_keys(dask_scheduler):
+    return [str(key) for key in dask_scheduler.tasks]
+
 def interrupted_shuffle():
     # 20 map tasks of 5 s each on two workers: still running when the signal arrives.
     return sc.parallelize(range(200), 20).map(slow_pair).reduceByKey(operator.add).collect()
@@ -86,7 +89,7 @@ def test_ctrl_c_caught_cancels_the_whole_shuffle_and_the_context_stays_usable(tm
         pass
     else:
         sys.exit("not interrupted")
-    keys = sc.dask_client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
+    keys = sc.dask_client.run_on_scheduler(scheduler_keys)
     shuffles = sc.dask_client.run_on_scheduler(active_shuffle_ids)
     print(json.dumps({"keys": keys, "shuffles": shuffles}), flush=True)
     pairs = sc.parallelize(range(100), 4).map(lambda x: (x % 3, 1)).reduceByKey(operator.add)
