@@ -20,17 +20,15 @@ from benchmarks.harness import RunRecord
 MIB = 1024 * 1024
 REFERENCE_SYSTEM = "python"
 
-# sparkish's targets from WORKLOADS.md: workload -> (max fraction of PySpark, max x ideal).
-_TIME_TARGETS: dict[str, tuple[float | None, float | None]] = {
-    "wordcount": (1 / 4, 2.0),
-    "reduce": (1 / 4, 2.0),
-    "group": (1 / 4, 2.0),
-    "pi": (None, 1.5),
-    "pi_large": (None, 1.5),
-    "bucket": (1 / 10, None),
+# How the tables and charts name the systems.
+SYSTEM_LABELS = {
+    "python": "plain Python, 1 core",
+    "pyspark": "PySpark",
+    "dask": "Dask bag (distributed)",
+    "dask-processes": "Dask bag (processes)",
+    "pysparkling": "pysparkling (process pool)",
+    "sparkish": "sparkish",
 }
-BUCKET_TASK_LIMIT = 2100
-STARTUP_LIMIT_S = 2.0
 
 
 def _stats(values: Sequence[float]) -> dict[str, float] | None:
@@ -96,41 +94,73 @@ def summarize(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
     return summaries
 
 
-def _find(summaries: Sequence[dict], workload: str, system: str, scale: int = 1) -> dict | None:
+def find_summary(
+    summaries: Sequence[dict], workload: str, system: str, scale: int = 1
+) -> dict | None:
+    """The summary of ``system`` on ``workload`` at data ``scale``, if there is one."""
     for summary in summaries:
         if (summary["workload"], summary["system"], summary["scale"]) == (workload, system, scale):
             return summary
     return None
 
 
-def _median(summary: dict | None, metric: str = "job_s") -> float | None:
+def median_of(summary: dict | None, metric: str = "job_s") -> float | None:
+    """The median of ``metric`` in ``summary``; ``None`` when it was not measured."""
     if summary is None or summary.get(metric) is None:
         return None
     return summary[metric]["median"]
 
 
+def best_peer(
+    summaries: Sequence[dict], workload: str, focus: str
+) -> tuple[str, float] | tuple[None, None]:
+    """The fastest system other than ``focus`` and plain Python on ``workload``, and its time.
+
+    >>> best_peer([{"workload": "pi", "system": "dask", "scale": 1, "job_s": {"median": 2.0}}],
+    ...           "pi", "sparkish")
+    ('dask', 2.0)
+    """
+    times = [
+        (summary["job_s"]["median"], summary["system"])
+        for summary in summaries
+        if summary["workload"] == workload
+        and summary["scale"] == 1
+        and summary["system"] not in (focus, REFERENCE_SYSTEM)
+        and summary.get("job_s")
+    ]
+    if not times:
+        return None, None
+    seconds, system = min(times)
+    return system, seconds
+
+
 def compute_ratios(
-    summaries: Sequence[dict], focus: str, systems: Sequence[str], workers: int
+    summaries: Sequence[dict], focus: str, systems: Sequence[str], ideal_divisor: int
 ) -> dict[str, dict[str, float | None]]:
-    """Per workload: focus/peer job-time ratios, and focus/ideal (plain Python / workers).
+    """Per workload: focus/peer job-time ratios, focus/best peer and focus/ideal.
+
+    The ideal is plain Python's time / ``ideal_divisor`` (the cores the workers can use).
 
     >>> s = [{"workload": "pi", "system": n, "scale": 1, "job_s": {"median": t}}
     ...      for n, t in (("python", 4.0), ("sparkish", 3.0), ("pyspark", 6.0))]
-    >>> compute_ratios(s, "sparkish", ["python", "pyspark", "sparkish"], workers=2)["pi"]
-    {'sparkish/pyspark': 0.5, 'sparkish/ideal': 1.5}
+    >>> compute_ratios(s, "sparkish", ["python", "pyspark", "sparkish"], ideal_divisor=2)["pi"]
+    {'sparkish/pyspark': 0.5, 'sparkish/best peer': 0.5, 'sparkish/ideal': 1.5}
     """
     ratios: dict[str, dict[str, float | None]] = {}
     workloads = list(dict.fromkeys(summary["workload"] for summary in summaries))
     for workload in workloads:
-        focus_time = _median(_find(summaries, workload, focus))
+        focus_time = median_of(find_summary(summaries, workload, focus))
         row: dict[str, float | None] = {}
         for peer in systems:
             if peer in (focus, REFERENCE_SYSTEM):
                 continue
-            peer_time = _median(_find(summaries, workload, peer))
+            peer_time = median_of(find_summary(summaries, workload, peer))
             row[f"{focus}/{peer}"] = _safe_ratio(focus_time, peer_time)
-        reference_time = _median(_find(summaries, workload, REFERENCE_SYSTEM))
-        ideal = reference_time / workers if reference_time is not None else None
+        row[f"{focus}/best peer"] = _safe_ratio(
+            focus_time, best_peer(summaries, workload, focus)[1]
+        )
+        reference_time = median_of(find_summary(summaries, workload, REFERENCE_SYSTEM))
+        ideal = reference_time / ideal_divisor if reference_time is not None else None
         row[f"{focus}/ideal"] = _safe_ratio(focus_time, ideal)
         ratios[workload] = row
     return ratios
@@ -140,65 +170,6 @@ def _safe_ratio(numerator: float | None, denominator: float | None) -> float | N
     if numerator is None or not denominator:
         return None
     return numerator / denominator
-
-
-def evaluate_targets(summaries: Sequence[dict], focus: str, workers: int) -> list[dict[str, Any]]:
-    """WORKLOADS.md's targets for sparkish, each with its measured value and a verdict.
-
-    A verdict is "pass", "FAIL", or "n/a" when a number it needs is missing.
-    """
-    targets = []
-
-    def add(name: str, value: float | None, limit: float, better: str = "lower") -> None:
-        if value is None:
-            verdict = "n/a"
-        elif better == "lower":
-            verdict = "pass" if value <= limit else "FAIL"
-        else:
-            verdict = "pass" if value < limit else "FAIL"
-        targets.append({"target": name, "value": value, "limit": limit, "verdict": verdict})
-
-    for workload, (pyspark_fraction, ideal_multiple) in _TIME_TARGETS.items():
-        focus_summary = _find(summaries, workload, focus)
-        if focus_summary is None:
-            continue
-        focus_time = _median(focus_summary)
-        if pyspark_fraction is not None:
-            ratio = _safe_ratio(focus_time, _median(_find(summaries, workload, "pyspark")))
-            add(f"{workload}: {focus}/pyspark <= {pyspark_fraction:.3g}", ratio, pyspark_fraction)
-        if ideal_multiple is not None:
-            reference = _median(_find(summaries, workload, REFERENCE_SYSTEM))
-            ideal = reference / workers if reference is not None else None
-            add(
-                f"{workload}: {focus}/ideal <= {ideal_multiple:g}",
-                _safe_ratio(focus_time, ideal),
-                ideal_multiple,
-            )
-        if workload == "bucket":
-            tasks = focus_summary["extra"].get("tasks")
-            add(f"bucket: {focus} tasks <= {BUCKET_TASK_LIMIT}", tasks, BUCKET_TASK_LIMIT)
-    focus_summaries = [summary for summary in summaries if summary["system"] == focus]
-    if focus_summaries:
-        startups = [_median(summary, "startup_s") for summary in focus_summaries]
-        startups = [value for value in startups if value is not None]
-        add(
-            f"{focus} start-up <= {STARTUP_LIMIT_S:g} s",
-            statistics.median(startups) if startups else None,
-            STARTUP_LIMIT_S,
-        )
-        for summary in focus_summaries:
-            pyspark_memory = _median(
-                _find(summaries, summary["workload"], "pyspark"), "peak_memory_mib"
-            )
-            focus_memory = _median(summary, "peak_memory_mib")
-            if pyspark_memory is not None:
-                add(
-                    f"{summary['workload']}: {focus} peak memory < pyspark's (MiB)",
-                    focus_memory,
-                    pyspark_memory,
-                    better="strictly lower",
-                )
-    return targets
 
 
 # --- text formatting --------------------------------------------------------------------------
@@ -277,8 +248,10 @@ def comparison_report(
     focus: str,
     workers: int,
     runs: int,
-) -> tuple[str, dict, list]:
-    """The text report of a comparison run, with its ratios and target verdicts."""
+    ideal_divisor: int,
+    targets: Sequence[dict],
+) -> tuple[str, dict]:
+    """The text report of a comparison run (with ``targets``' verdicts), and its ratios."""
     workloads = list(dict.fromkeys(summary["workload"] for summary in summaries))
     sections = []
     for title, metric in (
@@ -292,7 +265,9 @@ def comparison_report(
         rows = [
             [workload]
             + [
-                _cell(_find(summaries, workload, system), metric, system_notes.get(system, ""))
+                _cell(
+                    find_summary(summaries, workload, system), metric, system_notes.get(system, "")
+                )
                 for system in systems
             ]
             for workload in workloads
@@ -301,13 +276,16 @@ def comparison_report(
 
     ratios: dict[str, dict[str, float | None]] = {}
     if focus in systems:
-        ratios = compute_ratios(summaries, focus, systems, workers)
+        ratios = compute_ratios(summaries, focus, systems, ideal_divisor)
         ratio_names = list(dict.fromkeys(name for row in ratios.values() for name in row))
         ratio_rows = [
             [workload] + [_ratio_text(ratios[workload].get(name)) for name in ratio_names]
             for workload in workloads
         ]
-        note = f"ideal = plain Python / {workers} workers; below 1 means {focus} is faster"
+        note = (
+            f"ideal = plain Python / {ideal_divisor} (cores used by {workers} workers); "
+            f"below 1 means {focus} is faster"
+        )
         if focus in system_notes:
             note += f"; {focus} not measured"
         sections.append(
@@ -325,25 +303,24 @@ def comparison_report(
     if extra_rows:
         sections.append(
             "Extra metrics reported by the runners (medians; tasks = tasks the scheduler ran, "
-            "graph_tasks = tasks in the optimised Dask graph)\n"
-            + format_table(["workload", "system", "metrics"], extra_rows)
+            "stage_tasks = one per partition of every stage, graph_tasks = tasks in the "
+            "optimised Dask graph)\n" + format_table(["workload", "system", "metrics"], extra_rows)
         )
 
-    focus_measured = any(s["system"] == focus and s["job_s"] for s in summaries)
-    targets = evaluate_targets(summaries, focus, workers) if focus_measured else []
     if targets:
         rows = [
             [
-                t["target"],
-                "n/a" if t["value"] is None else f"{t['value']:.3g}",
-                f"{t['limit']:.3g}",
-                t["verdict"],
+                target["target"],
+                _target_value_text(target),
+                f"{target['limit']:g}",
+                target["verdict"],
+                target["detail"],
             ]
-            for t in targets
+            for target in targets
         ]
         sections.append(
-            f"{focus} targets (WORKLOADS.md)\n"
-            + format_table(["target", "value", "limit", "verdict"], rows)
+            f"{focus} targets (issue 13, WORKLOADS.md)\n"
+            + format_table(["target", "value", "limit", "verdict", "numbers"], rows)
         )
 
     problems = [
@@ -357,7 +334,11 @@ def comparison_report(
         sections.append("Systems not measured\n" + "\n".join(notes))
     if problems:
         sections.append("Runs that did not pass\n" + "\n".join(problems))
-    return "\n\n".join(sections), ratios, targets
+    return "\n\n".join(sections), ratios
+
+
+def _target_value_text(target: dict) -> str:
+    return "n/a" if target["value"] is None else f"{target['value']:.3g}"
 
 
 def _format_extra(value: Any) -> str:
@@ -375,8 +356,8 @@ def scaling_report(summaries: Sequence[dict], scales: Sequence[int]) -> tuple[st
             for s in summaries
             if (s["workload"], s["system"], s["workers"]) == (workload, system, workers)
         }
-        times = {scale: _median(by_scale.get(scale)) for scale in scales}
-        memory = {scale: _median(by_scale.get(scale), "peak_memory_mib") for scale in scales}
+        times = {scale: median_of(by_scale.get(scale)) for scale in scales}
+        memory = {scale: median_of(by_scale.get(scale), "peak_memory_mib") for scale in scales}
         base_time, base_memory = times.get(scales[0]), memory.get(scales[0])
         row = {
             "workload": workload,
@@ -428,16 +409,31 @@ def write_json(path: str | os.PathLike[str], document: dict[str, Any]) -> None:
 
 
 def plot_comparison(
-    path: str | os.PathLike[str], summaries: Sequence[dict], systems: Sequence[str], title: str
+    path: str | os.PathLike[str],
+    summaries: Sequence[dict],
+    systems: Sequence[str],
+    title: str,
+    targets: Sequence[dict] = (),
 ) -> None:
-    """Bar charts of median job time (log scale, min-max whiskers), start-up and peak memory."""
+    """Bar charts of median job time (log scale, min-max whiskers), start-up and peak memory,
+    and below them each target's measured value as a fraction of its limit (``targets``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     workloads = list(dict.fromkeys(summary["workload"] for summary in summaries))
-    figure, axes = plt.subplots(1, 3, figsize=(17, 5.5), gridspec_kw={"width_ratios": [3, 1.3, 3]})
+    target_rows = max(1, len(targets))
+    figure = plt.figure(figsize=(17, 5.5 + (0.25 * target_rows + 1 if targets else 0)))
+    grid = figure.add_gridspec(
+        2 if targets else 1,
+        3,
+        width_ratios=[3, 1.3, 3],
+        height_ratios=[5.5, 0.25 * target_rows + 0.8] if targets else None,
+    )
+    axes = [figure.add_subplot(grid[0, column]) for column in range(3)]
+    if targets:
+        _plot_targets(figure.add_subplot(grid[1, :]), targets)
     width = 0.8 / max(1, len(systems))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, system in enumerate(systems):
@@ -445,7 +441,7 @@ def plot_comparison(
         for axis, metric in ((axes[0], "job_s"), (axes[2], "peak_memory_mib")):
             positions, heights, low, high = [], [], [], []
             for position, workload in enumerate(workloads):
-                summary = _find(summaries, workload, system)
+                summary = find_summary(summaries, workload, system)
                 stats = summary.get(metric) if summary else None
                 x = position - 0.4 + width * (index + 0.5)
                 if stats is None:
@@ -475,14 +471,14 @@ def plot_comparison(
                     yerr=[low, high],
                     capsize=2,
                     color=colour,
-                    label=system if metric == "job_s" else None,
+                    label=SYSTEM_LABELS.get(system, system) if metric == "job_s" else None,
                 )
                 text = format_seconds if metric == "job_s" else _format_mib
                 axis.bar_label(bars, [text(h) for h in heights], fontsize=6, padding=2)
         startups = [
-            _median(summary, "startup_s")
+            median_of(summary, "startup_s")
             for summary in summaries
-            if summary["system"] == system and _median(summary, "startup_s") is not None
+            if summary["system"] == system and median_of(summary, "startup_s") is not None
         ]
         if startups:
             axes[1].bar(index, statistics.median(startups), 0.7, color=colour)
@@ -499,6 +495,35 @@ def plot_comparison(
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+_TARGET_AXIS_END = 3.0
+_VERDICT_COLOURS = {"PASS": "tab:green", "FAIL": "tab:red", "n/a": "tab:gray"}
+
+
+def _plot_targets(axis: Any, targets: Sequence[dict]) -> None:
+    """One horizontal bar per target: measured value / limit (at most 1 passes), verdict text."""
+    names = [target["target"] for target in targets]
+    positions = range(len(targets))
+    fractions = [
+        target["value"] / target["limit"] if target["value"] is not None else 0.0
+        for target in targets
+    ]
+    # Bars past _TARGET_AXIS_END are cut there; the text beside each bar gives the real value.
+    shown = [min(fraction, _TARGET_AXIS_END) for fraction in fractions]
+    colours = [_VERDICT_COLOURS[target["verdict"]] for target in targets]
+    axis.barh(positions, shown, color=colours, height=0.7)
+    axis.axvline(1.0, color="black", linewidth=1)
+    for position, target, length in zip(positions, targets, shown, strict=True):
+        text = f"{target['verdict']}  {_target_value_text(target)} (limit {target['limit']:g})"
+        if target["detail"]:
+            text += f"  {target['detail']}"
+        axis.text(length + 0.03, position, text, va="center", fontsize=7)
+    axis.set_yticks(list(positions), names, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlim(0, _TARGET_AXIS_END * 2.2)
+    axis.set_xticks([0, 0.5, 1, 2, _TARGET_AXIS_END])
+    axis.set_xlabel(f"measured / limit (at most 1 passes; bars cut at {_TARGET_AXIS_END:g})")
 
 
 def plot_scaling(path: str | os.PathLike[str], rows: Sequence[dict], scales: Sequence[int]) -> None:

@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of sparkish, PySpark, Dask bag and plain Python (WORKLOADS.md).
+"""Side-by-side benchmark of sparkish, PySpark, Dask bag, pysparkling and plain Python.
 
     python -m benchmarks.run --workloads all --runs 3
     python -m benchmarks.run --tiny --runs 1 --systems python,dask
@@ -17,7 +17,9 @@ import argparse
 import datetime
 import os
 import platform
+import shlex
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,19 +28,20 @@ from typing import Any
 
 import psutil
 
-from benchmarks import report
+from benchmarks import markdown, report, targets
 from benchmarks.corpus import ensure_corpus, ensure_replicated
 from benchmarks.harness import RunRecord, probe_system, run_fresh_process
 from benchmarks.runner import SYSTEMS, parse_settings
 from benchmarks.workloads import (
     WORKLOAD_NAMES,
+    WORKLOAD_TIMEOUTS_S,
     WorkloadParams,
     expected_pairs,
     workload_params,
 )
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
-DEFAULT_SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "sparkish")
+DEFAULT_SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "pysparkling", "sparkish")
 SINGLE_PROCESS_SYSTEMS = ("python",)
 
 
@@ -86,7 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated list of {', '.join(SYSTEMS)}",
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per (system, workload)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds per run, for the workloads without a timeout of their own "
+        f"({_describe_timeouts(WORKLOAD_TIMEOUTS_S)}; see --workload-timeout)",
+    )
+    parser.add_argument(
+        "--workload-timeout",
+        action="append",
+        default=[],
+        metavar="WORKLOAD=SECONDS",
+        type=_parse_workload_timeout,
+        help="seconds per run of one workload, overriding --timeout and its default (repeatable)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="local[N] / Dask workers")
     parser.add_argument("--tiny", action="store_true", help="tiny data sizes (for tests)")
     parser.add_argument("--scaling", action="store_true", help="run the scaling mode")
@@ -97,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path, default=BENCHMARKS_DIR / "results")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG chart")
     parser.add_argument(
+        "--readme",
+        type=Path,
+        help="also write the Markdown tables into this file between the lines "
+        f"'{markdown.README_BEGIN}' and '{markdown.README_END}' (comparison mode)",
+    )
+    parser.add_argument(
         "--sparkish-conf",
         action="append",
         default=[],
@@ -106,6 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
         "sparkish.metrics.enabled=false measures without the metrics exporter)",
     )
     return parser
+
+
+def _describe_timeouts(timeouts: dict[str, float]) -> str:
+    return ", ".join(f"{name}: {seconds:g} s" for name, seconds in timeouts.items())
+
+
+def _parse_workload_timeout(text: str) -> tuple[str, float]:
+    name, separator, seconds = text.partition("=")
+    if not separator or name not in WORKLOAD_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"expected WORKLOAD=SECONDS, WORKLOAD one of {', '.join(WORKLOAD_NAMES)}; got {text!r}"
+        )
+    try:
+        value = float(seconds)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {seconds!r} is not a number") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be positive")
+    return name, value
+
+
+def timeout_for(args: argparse.Namespace, workload: str) -> float:
+    """Seconds a run of ``workload`` may take: --workload-timeout, the workload's own, --timeout.
+
+    >>> args = build_parser().parse_args(["--timeout", "100", "--workload-timeout", "pi=5"])
+    >>> timeout_for(args, "pi"), timeout_for(args, "bucket-xl"), timeout_for(args, "reduce")
+    (5.0, 600.0, 100.0)
+    """
+    chosen = dict(args.workload_timeout)
+    return chosen.get(workload, WORKLOAD_TIMEOUTS_S.get(workload, args.timeout))
 
 
 def _parse_setting(text: str) -> str:
@@ -163,6 +216,8 @@ class _Session:
     def __init__(self, args: argparse.Namespace, systems_info: dict[str, dict]) -> None:
         self.args = args
         self.systems_info = systems_info
+        # Taken before the first run writes into benchmarks/results/.
+        self.commit = _git_commit()
         self.records: list[RunRecord] = []
         self.start_failures: dict[str, str] = {}
 
@@ -181,7 +236,7 @@ class _Session:
                 params,
                 workers,
                 expected,
-                self.args.timeout,
+                timeout_for(self.args, params.name),
                 run_index=index,
                 sparkish_conf=parse_settings(self.args.sparkish_conf),
             )
@@ -209,17 +264,43 @@ def _probe_all(systems: Sequence[str]) -> dict[str, dict]:
     return info
 
 
+def _git_commit() -> str:
+    """The repository's commit, with ``-dirty`` if tracked files differ from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BENCHMARKS_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=BENCHMARKS_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if changed else "")
+
+
 def _document(args: argparse.Namespace, mode: str, info: dict, session: _Session) -> dict:
     config = {
         key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()
     }
     return {
-        "schema": 1,
+        "schema": 2,
         "mode": mode,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "complete": False,
+        "command": shlex.join(["python", "-m", "benchmarks.run", *args.argv]),
+        "commit": session.commit,
         "config": config,
         "machine": _machine(),
+        "ideal_divisor": targets.ideal_divisor(args.workers),
+        "timeouts_s": {name: timeout_for(args, name) for name in args.workloads},
         "systems": info,
         "runs": [record.to_json() for record in session.records],
     }
@@ -243,18 +324,39 @@ def run_comparison(args: argparse.Namespace) -> dict[str, Any]:
 
     summaries = report.summarize(session.records)
     notes = {s: i.get("note", "not available") for s, i in info.items() if not i.get("available")}
-    text, ratios, targets = report.comparison_report(
-        summaries, args.systems, notes, args.focus, args.workers, args.runs
-    )
     document = _document(args, "compare", info, session)
-    document.update(complete=True, summary=summaries, ratios=ratios, targets=targets)
+    focus_measured = any(s["system"] == args.focus and s["job_s"] for s in summaries)
+    verdicts = (
+        targets.evaluate_targets(summaries, args.focus, document["ideal_divisor"])
+        if focus_measured
+        else []
+    )
+    text, ratios = report.comparison_report(
+        summaries,
+        args.systems,
+        notes,
+        args.focus,
+        args.workers,
+        args.runs,
+        document["ideal_divisor"],
+        verdicts,
+    )
+    document.update(complete=True, summary=summaries, ratios=ratios, targets=verdicts)
     report.write_json(output_json, document)
+    tables = markdown.comparison_markdown(
+        document, summaries, ratios, verdicts, document["timeouts_s"]
+    )
+    output_markdown = args.output_dir / "latest.md"
+    output_markdown.write_text(tables)
     print(text)
-    print(f"\nJSON: {output_json}")
+    print(f"\nJSON: {output_json}\nMarkdown: {output_markdown}")
+    if args.readme:
+        markdown.splice_between_markers(args.readme, tables)
+        print(f"README tables: {args.readme}")
     if not args.no_plot:
         png = args.output_dir / "latest.png"
         title = f"sparkish benchmarks ({size} size, {args.runs} run(s), {document['created']})"
-        report.plot_comparison(png, summaries, args.systems, title)
+        report.plot_comparison(png, summaries, args.systems, title, verdicts)
         print(f"chart: {png}")
     return document
 
@@ -308,7 +410,15 @@ def main(argv: list[str] | None = None) -> int:
 
     Skipped systems do not make the exit code non-zero; crashes, timeouts and wrong results do.
     """
+    if argv is None:
+        argv = sys.argv[1:]
     args = build_parser().parse_args(argv)
+    args.argv = list(argv)
+    if args.readme:
+        try:
+            markdown.check_markers(args.readme)
+        except ValueError as error:  # before any run, not after an hour of them
+            build_parser().error(str(error))
     if args.runs < 1:
         build_parser().error(f"--runs must be at least 1, got {args.runs}")
     if args.workers < 1:

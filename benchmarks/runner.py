@@ -11,7 +11,7 @@ Lines starting with ``PHASE_MARKER`` report each phase as it completes.
     python -m benchmarks.runner --probe sparkish
 
 >>> SYSTEMS
-('python', 'pyspark', 'dask', 'dask-processes', 'sparkish')
+('python', 'pyspark', 'dask', 'dask-processes', 'pysparkling', 'sparkish')
 """
 
 from __future__ import annotations
@@ -19,20 +19,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import multiprocessing
 import os
+import pickle
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.jobs import DASK_JOBS, PYTHON_JOBS, RDD_JOBS, corpus_glob
 from benchmarks.workloads import WorkloadParams, pair_summary
 
 RESULT_MARKER = "BENCHMARK-RESULT "
 PHASE_MARKER = "BENCHMARK-PHASE "
 # The phases a runner goes through, in order; plain Python has no import/startup/stop.
 PHASES = ("import", "startup", "job", "stop", "check")
-SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "sparkish")
+SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "pysparkling", "sparkish")
 #: sparkish.conf.SUBMIT_CONF_VARIABLE (not imported: the import of sparkish is a timed phase).
 SUBMIT_CONF_VARIABLE = "SPARKISH_SUBMIT_CONF"
 FRAMEWORK_MODULES = {
@@ -40,6 +43,7 @@ FRAMEWORK_MODULES = {
     "pyspark": "pyspark",
     "dask": "distributed",
     "dask-processes": "dask.bag",
+    "pysparkling": "pysparkling",
     "sparkish": "sparkish",
 }
 
@@ -113,17 +117,17 @@ def probe(system: str) -> dict[str, Any]:
 
 
 def _measure_python(params: WorkloadParams, workers: int) -> dict[str, Any]:
-    from benchmarks.jobs import PYTHON_JOBS
 
     job = PYTHON_JOBS[params.name]
     result, job_s = _timed("job", lambda: job(params))
     return {"startup_s": None, "job_s": job_s, "result": result, "extra": {}}
 
 
-def _rdd_task_count(sc: Any) -> int | None:
-    count = getattr(sc, "_last_job_task_count", None)
-    if count is not None:
-        return int(count)
+def _status_tracker_task_count(sc: Any) -> int | None:
+    """Tasks of the last job's stages as the context's ``statusTracker()`` tells them.
+
+    PySpark counts one task per partition of every stage it ran (and none for skipped stages).
+    """
     tracker_factory = getattr(sc, "statusTracker", None)
     if tracker_factory is None:
         return None
@@ -137,9 +141,38 @@ def _rdd_task_count(sc: Any) -> int | None:
     return sum(stage.numTasks for stage in stages) if stages else None
 
 
-def _measure_rdd(module_name: str, params: WorkloadParams, workers: int) -> dict[str, Any]:
-    from benchmarks.jobs import RDD_JOBS, corpus_glob
+def _rdd_job_extra(sc: Any, params: WorkloadParams, dask_client: Any) -> dict[str, Any]:
+    """Metrics of the job just run on an RDD context; the measurement stands without them.
 
+    ``tasks``: tasks the scheduler ran (sparkish: Dask tasks counted on its scheduler; PySpark:
+    the tasks of its stages). ``stage_tasks`` (sparkish): the tasks its stages would have as one
+    task per partition, as ``statusTracker()`` reports them.
+    """
+    extra: dict[str, Any] = {}
+    requested = json.loads(os.environ.get(SUBMIT_CONF_VARIABLE, "{}"))
+    if requested:  # what the context was started with (--sparkish-conf)
+        extra["conf"] = {key: sc.getConf().get(key) for key in requested}
+    try:
+        # sparkish may expose more per-job metrics as a dict; report whatever it gives.
+        job_metrics = getattr(sc, "_last_job_metrics", None)
+        if isinstance(job_metrics, dict):
+            extra.update(job_metrics)
+        if dask_client is not None:
+            from benchmarks.task_counter import tasks_counted
+
+            extra["tasks"] = tasks_counted(dask_client)
+            extra["stage_tasks"] = _status_tracker_task_count(sc)
+        else:
+            extra["tasks"] = _status_tracker_task_count(sc)
+        if params.name == "wordcount":
+            lines = sc.textFile(corpus_glob(params), params.map_partitions)
+            extra["input_partitions"] = lines.getNumPartitions()
+    except Exception as error:
+        extra["metrics_error"] = repr(error)
+    return extra
+
+
+def _measure_rdd(module_name: str, params: WorkloadParams, workers: int) -> dict[str, Any]:
     module, import_s = _timed("import", lambda: importlib.import_module(module_name))
     master = f"local[{workers}]"
     app_name = f"bench-{params.name}"
@@ -147,25 +180,58 @@ def _measure_rdd(module_name: str, params: WorkloadParams, workers: int) -> dict
     try:
         if hasattr(sc, "setLogLevel"):
             sc.setLogLevel("ERROR")
-        job = RDD_JOBS[params.name]
-        result, job_s = _timed("job", lambda: job(sc, params))
-        extra: dict[str, Any] = {"import_s": round(import_s, 3)}
-        requested = json.loads(os.environ.get(SUBMIT_CONF_VARIABLE, "{}"))
-        if requested:  # what the context was started with (--sparkish-conf)
-            extra["conf"] = {key: sc.getConf().get(key) for key in requested}
-        try:
-            # sparkish may expose more per-job metrics as a dict; report whatever it gives.
-            job_metrics = getattr(sc, "_last_job_metrics", None)
-            if isinstance(job_metrics, dict):
-                extra.update(job_metrics)
-            extra["tasks"] = _rdd_task_count(sc)
-            if params.name == "wordcount":
-                lines = sc.textFile(corpus_glob(params), params.map_partitions)
-                extra["input_partitions"] = lines.getNumPartitions()
-        except Exception as error:  # metrics are optional; the measurement stands without them
-            extra["metrics_error"] = repr(error)
+        # sparkish runs on Dask: its tasks are counted on the scheduler, whatever they compute.
+        dask_client = getattr(sc, "dask_client", None)
+        if dask_client is not None:
+            from benchmarks.task_counter import start_counting
+
+            start_counting(dask_client)
+        result, job_s = _timed("job", lambda: RDD_JOBS[params.name](sc, params))
+        extra = {"import_s": round(import_s, 3), **_rdd_job_extra(sc, params, dask_client)}
     finally:
         _, stop_s = _timed("stop", sc.stop)
+    extra["stop_s"] = round(stop_s, 3)
+    return {"startup_s": startup_s, "job_s": job_s, "result": result, "extra": extra}
+
+
+def _measure_pysparkling(params: WorkloadParams, workers: int) -> dict[str, Any]:
+    """pysparkling's ``Context`` on a spawn ``multiprocessing.Pool`` of ``workers`` processes.
+
+    Functions travel to the pool with cloudpickle, as pysparkling's documentation sets it up for
+    a process pool; its shuffles (``groupByKey``, and ``reduceByKey`` built on it) gather every
+    record in the driver by design.
+    """
+
+    def import_pysparkling() -> tuple[Any, Any]:
+        import cloudpickle
+        import pysparkling
+
+        return pysparkling, cloudpickle
+
+    (pysparkling, cloudpickle), import_s = _timed("import", import_pysparkling)
+
+    def start() -> tuple[Any, Any]:
+        pool = multiprocessing.get_context("spawn").Pool(workers)
+        _wait_for_pool(pool, workers)
+        context = pysparkling.Context(
+            pool=pool, serializer=cloudpickle.dumps, deserializer=pickle.loads
+        )
+        return pool, context
+
+    (pool, sc), startup_s = _timed("startup", start)
+    try:
+        result, job_s = _timed("job", lambda: RDD_JOBS[params.name](sc, params))
+        extra: dict[str, Any] = {"import_s": round(import_s, 3)}
+        if params.name == "wordcount":
+            lines = sc.textFile(corpus_glob(params), params.map_partitions)
+            extra["input_partitions"] = lines.getNumPartitions()
+    finally:
+
+        def stop() -> None:
+            pool.close()
+            pool.join()
+
+        _, stop_s = _timed("stop", stop)
     extra["stop_s"] = round(stop_s, 3)
     return {"startup_s": startup_s, "job_s": job_s, "result": result, "extra": extra}
 
@@ -175,25 +241,7 @@ def _graph_task_count(collection: Any) -> int:
     return len(graph)
 
 
-def _make_task_counter() -> Any:
-    """A scheduler plugin counting the tasks the distributed scheduler sent to workers."""
-    from distributed.diagnostics.plugin import SchedulerPlugin
-
-    class TaskCounter(SchedulerPlugin):
-        name = "benchmark-task-counter"
-
-        def __init__(self) -> None:
-            self.started = 0
-
-        def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
-            if start == "processing":
-                self.started += 1
-
-    return TaskCounter()
-
-
 def _measure_dask_distributed(params: WorkloadParams, workers: int) -> dict[str, Any]:
-    from benchmarks.jobs import DASK_JOBS
 
     def import_distributed() -> Any:
         import dask.bag  # noqa: F401
@@ -211,13 +259,9 @@ def _measure_dask_distributed(params: WorkloadParams, workers: int) -> dict[str,
 
     (cluster, client), startup_s = _timed("startup", start)
     try:
-        counter = _make_task_counter()
-        plugin_added = False
-        try:
-            cluster.scheduler.add_plugin(counter, name=counter.name)
-            plugin_added = True
-        except Exception:  # the scheduler is not in this process: no scheduler-side count
-            pass
+        from benchmarks.task_counter import start_counting, tasks_counted
+
+        start_counting(client)
         build = DASK_JOBS[params.name]
         holder: dict[str, Any] = {}
 
@@ -229,8 +273,7 @@ def _measure_dask_distributed(params: WorkloadParams, workers: int) -> dict[str,
         extra: dict[str, Any] = {"import_s": round(import_s, 3)}
         try:
             extra["graph_tasks"] = _graph_task_count(holder["collection"])
-            if plugin_added:
-                extra["tasks"] = counter.started
+            extra["tasks"] = tasks_counted(client)
         except Exception as error:
             extra["metrics_error"] = repr(error)
     finally:
@@ -245,14 +288,18 @@ def _measure_dask_distributed(params: WorkloadParams, workers: int) -> dict[str,
 
 
 def _worker_pid(_: int) -> int:
-    import os
-
     time.sleep(0.05)
     return os.getpid()
 
 
+def _wait_for_pool(pool: Any, workers: int) -> None:
+    """Return once all ``workers`` processes of ``pool`` (anything with ``map``) have answered."""
+    pids: set[int] = set()
+    while len(pids) < workers:
+        pids.update(pool.map(_worker_pid, range(workers)))
+
+
 def _measure_dask_processes(params: WorkloadParams, workers: int) -> dict[str, Any]:
-    from benchmarks.jobs import DASK_JOBS
 
     def import_dask() -> Any:
         import dask
@@ -263,14 +310,11 @@ def _measure_dask_processes(params: WorkloadParams, workers: int) -> dict[str, A
     dask, import_s = _timed("import", import_dask)
 
     def start() -> Any:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, like Dask's own process pool; usable = every worker process has answered.
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        pids: set[int] = set()
-        while len(pids) < workers:
-            pids.update(pool.map(_worker_pid, range(workers)))
+        _wait_for_pool(pool, workers)
         return pool
 
     pool, startup_s = _timed("startup", start)
@@ -309,6 +353,7 @@ def measure(system: str, params: WorkloadParams, workers: int) -> dict[str, Any]
         "sparkish": lambda p, w: _measure_rdd("sparkish", p, w),
         "dask": _measure_dask_distributed,
         "dask-processes": _measure_dask_processes,
+        "pysparkling": _measure_pysparkling,
     }
     if system not in measurers:
         raise ValueError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")

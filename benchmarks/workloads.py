@@ -25,7 +25,9 @@ from benchmarks.corpus import (
     items_digest,
 )
 
-WORKLOAD_NAMES = ("wordcount", "pi", "pi_large", "reduce", "group", "bucket")
+WORKLOAD_NAMES = ("wordcount", "pi", "pi_large", "reduce", "group", "bucket", "bucket-xl")
+#: The workloads whose job is ``reduceByKey(add)`` over ``make_pair`` records.
+REDUCE_WORKLOADS = ("reduce", "bucket", "bucket-xl")
 SIZES = ("full", "tiny")
 
 KEY_MULTIPLIER = 2654435761
@@ -38,7 +40,12 @@ PUBLISHED_PAIR_CHECKS: dict[tuple[str, int], tuple[int, int, str]] = {
     ("reduce", 10_000_000): (1_000_000, 4_995_000_000, "1155c05e931c1996"),
     ("group", 10_000_000): (1_000_000, 10_000_000, "c71b8caaf0df5da4"),
     ("bucket", 2_000_000): (1_000_000, 999_000_000, "5fbace6ca516b2b6"),
+    ("bucket-xl", 20_000_000): (1_000_000, 9_990_000_000, "2c72f8376e9a04ce"),
 }
+
+# Seconds a run of the workload may take before its process tree is killed, where the harness's
+# --timeout is not meant to apply: bucket-xl gives the peers issue 13's 600 s.
+WORKLOAD_TIMEOUTS_S: dict[str, float] = {"bucket-xl": 600.0}
 
 # name -> (n, M, R) at full size and at tiny size. wordcount's n is unused (the corpus decides).
 _SHAPES: dict[str, dict[str, tuple[int, int, int]]] = {
@@ -49,6 +56,7 @@ _SHAPES: dict[str, dict[str, tuple[int, int, int]]] = {
         "reduce": (10_000_000, 32, 32),
         "group": (10_000_000, 32, 32),
         "bucket": (2_000_000, 1000, 1000),
+        "bucket-xl": (20_000_000, 4472, 4472),
     },
     "tiny": {
         "wordcount": (0, FULL_FILE_COUNT, 8),
@@ -57,6 +65,7 @@ _SHAPES: dict[str, dict[str, tuple[int, int, int]]] = {
         "reduce": (50_000, 32, 32),
         "group": (50_000, 32, 32),
         "bucket": (20_000, 50, 50),
+        "bucket-xl": (40_000, 100, 100),
     },
 }
 
@@ -122,7 +131,7 @@ def workload_params(name: str, size: str = "full", scale: int = 1) -> WorkloadPa
 
 
 def shuffle_expected_items(name: str, n: int) -> dict[int, int]:
-    """Expected ``{key: value}`` of the reduce/bucket ("reduce" semantics) or group job, any n.
+    """Expected ``{key: value}`` of a reduceByKey workload or of the group job, for any n.
 
     ``key = (i * 2654435761) % 10**6`` is a bijection on residues modulo 10**6 (the multiplier is
     coprime to 10**6), so the records with key ``k`` are exactly the ``i < n`` congruent to
@@ -134,7 +143,7 @@ def shuffle_expected_items(name: str, n: int) -> dict[int, int]:
     >>> shuffle_expected_items("reduce", 2)
     {0: 0, 435761: 1}
     """
-    if name not in ("reduce", "bucket", "group"):
+    if name not in (*REDUCE_WORKLOADS, "group"):
         raise ValueError(f"{name!r} is not a shuffle workload")
     inverse = pow(KEY_MULTIPLIER, -1, KEY_SPACE)
     expected = {}
@@ -230,3 +239,26 @@ def check_observed(
     if mismatches:
         return False, "; ".join(mismatches)
     return True, f"{expected['count']} keys, total {expected['total']}, digest {expected['digest']}"
+
+
+def _short_count(count: int) -> str:
+    for divisor, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if count >= divisor and count % (divisor // 10) == 0:
+            return f"{count / divisor:g}{suffix}"
+    return f"{count:,}"
+
+
+def workload_label(name: str, size: str = "full", scale: int = 1) -> str:
+    """A short description of a workload's size for tables: records, map x reduce partitions.
+
+    >>> workload_label("bucket-xl"), workload_label("pi", "tiny"), workload_label("wordcount")
+    ('bucket-xl (20M, 4472 x 4472)', 'pi (100k)', 'wordcount (100 MB, 8 files)')
+    """
+    params = workload_params(name, size, scale)
+    if name == "wordcount":
+        megabytes = params.corpus_bytes_per_file * params.map_partitions / 1e6
+        return f"{name} ({megabytes:g} MB, {params.map_partitions} files)"
+    if not params.reduce_partitions:
+        return f"{name} ({_short_count(params.n)})"
+    shape = f"{params.map_partitions} x {params.reduce_partitions}"
+    return f"{name} ({_short_count(params.n)}, {shape})"

@@ -23,7 +23,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmarks import corpus, harness, jobs, report, run, runner, workloads
+from benchmarks import (
+    corpus,
+    harness,
+    jobs,
+    markdown,
+    report,
+    run,
+    runner,
+    targets,
+    task_counter,
+    workloads,
+)
 from benchmarks.corpus import (
     FULL_CORPUS_SHA256,
     FULL_CORPUS_WORDS,
@@ -113,7 +124,7 @@ def _assert_comparison_passed(
             assert record["startup_s"] is not None
             assert record["peak_memory_bytes"] > 0  # lives long enough to be sampled
     # all systems agree on the checksum of every pair workload
-    for workload in {"wordcount", "reduce", "group", "bucket"} & set(workloads):
+    for workload in {"wordcount", "reduce", "group", "bucket", "bucket-xl"} & set(workloads):
         observed = {json.dumps(r["observed"]) for r in runs if r["workload"] == workload}
         assert len(observed) == 1, f"{workload}: systems disagree: {observed}"
     png = (tmp_path / "results" / "latest.png").read_bytes()
@@ -129,7 +140,13 @@ def _assert_comparison_passed(
 
 
 @pytest.mark.parametrize(
-    "name,n", [("reduce", 10_000_000), ("group", 10_000_000), ("bucket", 2_000_000)]
+    "name,n",
+    [
+        ("reduce", 10_000_000),
+        ("group", 10_000_000),
+        ("bucket", 2_000_000),
+        ("bucket-xl", 20_000_000),
+    ],
 )
 def test_shuffle_closed_form_reproduces_published_checks(name: str, n: int) -> None:
     summary = pair_summary(list(shuffle_expected_items(name, n).items()))
@@ -148,6 +165,102 @@ def test_shuffle_closed_form_matches_enumeration_on_small_n() -> None:
         sizes[key] = sizes.get(key, 0) + 1
     assert shuffle_expected_items("reduce", n) == totals
     assert shuffle_expected_items("group", n) == sizes
+
+
+def test_bucket_xl_is_vegas_size() -> None:
+    params = workload_params("bucket-xl")
+    assert (params.n, params.map_partitions, params.reduce_partitions) == (20_000_000, 4472, 4472)
+    assert round(params.map_partitions * params.reduce_partitions, -6) == 20_000_000  # buckets
+    assert run.timeout_for(run.build_parser().parse_args([]), "bucket-xl") == 600
+
+
+# --- targets and the tables made from them -----------------------------------------------------
+
+
+def _summary(
+    workload: str,
+    system: str,
+    seconds: float | None,
+    statuses: dict[str, int] | None = None,
+    peak_memory_mib: dict[str, float] | None = None,
+) -> dict:
+    statuses = statuses or {"ok": 1}
+    return {
+        "workload": workload,
+        "system": system,
+        "scale": 1,
+        "workers": 2,
+        "runs": sum(statuses.values()),
+        "statuses": statuses,
+        "job_s": None if seconds is None else {"median": seconds, "min": seconds, "max": seconds},
+        "startup_s": None,
+        "peak_memory_mib": peak_memory_mib,
+        "extra": {},
+        "problems": [],
+    }
+
+
+def _verdicts(rows: list[dict]) -> dict[str, tuple[str, float | None]]:
+    return {row["target"]: (row["verdict"], row["value"]) for row in rows}
+
+
+def test_targets_compare_with_the_best_peer_and_plain_python() -> None:
+    summaries = [
+        _summary("bucket", "python", 0.6),
+        _summary("bucket", "pyspark", 80.0),
+        _summary("bucket", "pysparkling", 5.0),
+        _summary("bucket", "dask-processes", None, statuses={"timeout": 1}),
+        _summary("bucket", "sparkish", 2.5),
+        _summary("reduce", "python", 2.0),
+        _summary("reduce", "sparkish", 2.1),
+    ]
+    verdicts = _verdicts(targets.evaluate_targets(summaries, "sparkish", divisor=2))
+    assert verdicts["bucket: sparkish <= 0.5 x best peer"] == ("PASS", 2.5 / 5.0)
+    assert verdicts["bucket: sparkish <= 4 x plain Python"] == ("FAIL", 2.5 / 0.6)
+    assert verdicts["reduce: sparkish <= 2 x ideal"] == ("FAIL", 2.1 / 1.0)
+    assert verdicts["reduce: sparkish <= 0.5 x best peer"] == ("n/a", None)  # no peer ran
+
+
+def test_a_timed_out_focus_fails_its_targets_and_memory_has_a_limit() -> None:
+    summaries = [
+        _summary("bucket-xl", "python", 7.0),
+        _summary("bucket-xl", "pyspark", None, statuses={"timeout": 2}),
+        _summary("bucket-xl", "sparkish", None, statuses={"timeout": 2}),
+    ]
+    rows = targets.evaluate_targets(summaries, "sparkish", divisor=2)
+    failed = {row["target"]: row for row in rows if row["verdict"] == "FAIL"}
+    assert "bucket-xl: sparkish <= 3 x plain Python" in failed
+    assert "2x timeout" in failed["bucket-xl: sparkish <= 3 x plain Python"]["detail"]
+    peak = {"median": 3000.0, "min": 2000.0, "max": 4200.0}
+    summaries[2] = _summary("bucket-xl", "sparkish", 20.0, peak_memory_mib=peak)
+    verdicts = _verdicts(targets.evaluate_targets(summaries, "sparkish", divisor=2))
+    assert verdicts["bucket-xl: sparkish peak memory < 4 GiB"] == ("FAIL", 4200.0)  # highest run
+    assert verdicts["bucket-xl: sparkish <= 3 x plain Python"] == ("PASS", 20.0 / 7.0)
+
+
+def test_oversubscribed_workers_do_not_shrink_the_ideal_below_the_cores() -> None:
+    assert targets.ideal_divisor(4, cores=2) == 2
+    assert targets.ideal_divisor(2, cores=2) == 2
+    assert targets.ideal_divisor(1, cores=2) == 1
+    summaries = [_summary("pi", "python", 4.0), _summary("pi", "sparkish", 3.0)]
+    verdicts = _verdicts(targets.evaluate_targets(summaries, "sparkish", divisor=2))
+    assert verdicts["pi: sparkish <= 1.5 x ideal"] == ("PASS", 1.5)
+
+
+def test_timed_out_runs_show_as_timeouts_in_the_markdown_table() -> None:
+    cell = markdown.job_cell(_summary("bucket-xl", "pyspark", None, statuses={"timeout": 3}), 600)
+    assert cell == "timeout (600 s)"
+    partly = _summary("bucket-xl", "dask", 500.0, statuses={"ok": 1, "timeout": 1})
+    assert markdown.job_cell(partly, 600) == "500 (1 of 2 timeout)"
+
+
+def test_readme_tables_need_both_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{markdown.README_BEGIN}\n")
+    with pytest.raises(ValueError, match="no .* line followed by"):
+        markdown.splice_between_markers(readme, "table\n")
+    code, _, stderr = _run_harness(tmp_path, "--readme", str(readme), "--systems", "python")
+    assert code == 2 and "benchmark-results:end" in stderr  # refused before any run
 
 
 def test_full_corpus_matches_workloads_md() -> None:
@@ -196,7 +309,19 @@ def test_scaled_wordcount_expectation_multiplies_counts(tmp_path: Path) -> None:
 
 
 def test_module_doctests() -> None:
-    for module in (corpus, workloads, jobs, runner, harness, report, run):
+    modules = (
+        corpus,
+        workloads,
+        jobs,
+        runner,
+        harness,
+        report,
+        run,
+        targets,
+        markdown,
+        task_counter,
+    )
+    for module in modules:
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
 
@@ -265,6 +390,34 @@ def test_timeout_kills_the_whole_process_tree() -> None:
     assert not survivors
 
 
+def _fails_on_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError("negative")
+    return value
+
+
+def test_task_counter_counts_the_tasks_workers_ran() -> None:
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        task_counter.start_counting(client)
+        futures = client.map(_fails_on_negative, range(25))
+        assert client.gather(futures) == list(range(25))
+        failing = client.submit(_fails_on_negative, -1)
+        with pytest.raises(ValueError, match="negative"):
+            failing.result()
+        assert task_counter.tasks_counted(client) == 26  # 25 finished, 1 erred
+        client.gather(futures)  # results still held: nothing runs again
+        assert task_counter.tasks_counted(client) == 26
+        task_counter.start_counting(client)  # a fresh count for the next job
+        assert task_counter.tasks_counted(client) == 0
+
+
 def test_bad_arguments_name_the_problem(tmp_path: Path) -> None:
     code, _, stderr = _run_harness(tmp_path, "--workloads", "wordcount,nope")
     assert code == 2
@@ -320,8 +473,85 @@ def test_harness_tiny_sparkish(tmp_path: Path) -> None:
         tmp_path, "--tiny", "--runs", "1", "--workloads", "all", "--systems", ",".join(systems)
     )
     assert code == 0, stderr[-3000:]
-    _assert_comparison_passed(tmp_path, systems, stdout, stderr)
+    document = _assert_comparison_passed(tmp_path, systems, stdout, stderr)
     assert "sparkish/ideal" in stdout
+    for record in document["runs"]:
+        if record["system"] == "sparkish":  # Dask tasks counted on the scheduler, every run
+            assert record["extra"]["tasks"] > 0, record
+            assert record["peak_processes"] >= 3  # the driver and its two workers
+
+
+@pytest.mark.cluster
+def test_harness_tiny_pysparkling(tmp_path: Path) -> None:
+    _require(importlib.util.find_spec("pysparkling") is not None, "pysparkling is not installed")
+    systems = ["python", "pysparkling"]
+    # Text input, an action (reduce) and a shuffle (reduceByKey, which pysparkling builds on
+    # groupByKey): its process pool runs every one of them.
+    chosen = ("wordcount", "pi", "bucket-xl")
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", ",".join(chosen),
+        "--systems", ",".join(systems),
+    )  # fmt: skip
+    assert code == 0, stderr[-3000:]
+    document = _assert_comparison_passed(tmp_path, systems, stdout, stderr, chosen)
+    assert document["systems"]["pysparkling"]["version"] == "0.6.2"
+    runs = {r["workload"]: r for r in document["runs"] if r["system"] == "pysparkling"}
+    assert runs["wordcount"]["extra"]["input_partitions"] == 8  # one input partition per file
+    # the driver and its two pool processes
+    assert all(run["peak_processes"] >= 3 for run in runs.values())
+    assert "pysparkling (process pool)" in (tmp_path / "results" / "latest.md").read_text()
+
+
+@pytest.mark.cluster
+def test_harness_sparkish_oversubscribed_counts_dask_tasks_and_writes_readme_tables(
+    tmp_path: Path,
+) -> None:
+    available, reason = _sparkish_available()
+    _require(available, reason)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{markdown.README_BEGIN}\nold table\n{markdown.README_END}\nend\n")
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", "bucket-xl", "--workers", "4",
+        "--systems", "python,sparkish", "--readme", str(readme),
+    )  # fmt: skip
+    assert code == 0, stderr[-3000:]
+    document = _assert_comparison_passed(
+        tmp_path, ["python", "sparkish"], stdout, stderr, ("bucket-xl",)
+    )
+    (sparkish_run,) = [r for r in document["runs"] if r["system"] == "sparkish"]
+    assert sparkish_run["workers"] == 4
+    assert sparkish_run["peak_processes"] >= 5  # the driver (and scheduler) and 4 workers
+    # Dask tasks counted on the scheduler, next to the one-per-partition count of the stages
+    assert sparkish_run["extra"]["tasks"] > 0 and sparkish_run["extra"]["stage_tasks"] > 0
+    assert document["ideal_divisor"] == min(4, os.cpu_count() or 4)
+    verdicts = {t["target"]: t["verdict"] for t in document["targets"]}
+    assert verdicts.keys() >= {
+        "bucket-xl: sparkish <= 3 x plain Python",
+        "bucket-xl: sparkish peak memory < 4 GiB",
+    }
+    assert verdicts.pop("bucket-xl: sparkish <= 0.5 x best peer") == "n/a"  # no peer ran
+    assert set(verdicts.values()) <= {"PASS", "FAIL"}  # every other number was measured
+    tables = readme.read_text()
+    assert tables.startswith("intro\n") and tables.endswith(f"{markdown.README_END}\nend\n")
+    assert "old table" not in tables
+    assert "sparkish Dask tasks" in tables and "bucket-xl (40k, 100 x 100)" in tables
+    assert f"| {sparkish_run['extra']['tasks']:,} |" in tables
+    assert tables.count("bucket-xl: sparkish") == len(
+        [t for t in document["targets"] if t["target"].startswith("bucket-xl")]
+    )
+
+
+def test_timed_out_runs_are_timeouts_in_the_report(tmp_path: Path) -> None:
+    code, stdout, stderr = _run_harness(
+        tmp_path, "--tiny", "--runs", "1", "--workloads", "bucket-xl", "--systems", "python",
+        "--workload-timeout", "bucket-xl=0.001", "--no-plot",
+    )  # fmt: skip
+    assert code == 1, stderr[-3000:]  # a timeout is a failed run
+    document = json.loads((tmp_path / "results" / "latest.json").read_text())
+    assert [r["status"] for r in document["runs"]] == ["timeout"]
+    assert document["timeouts_s"] == {"bucket-xl": 0.001}
+    assert "1x TIMEOUT" in stdout and "crash" not in stdout.lower()
+    assert "| timeout (0.001 s) |" in (tmp_path / "results" / "latest.md").read_text()
 
 
 @pytest.mark.cluster
@@ -350,13 +580,14 @@ def test_unimportable_system_is_skipped_with_a_note(tmp_path: Path) -> None:
 
 @pytest.mark.cluster
 def test_scaling_mode_tiny(tmp_path: Path) -> None:
+    _require(importlib.util.find_spec("pysparkling") is not None, "pysparkling is not installed")
     code, stdout, stderr = _run_harness(
         tmp_path,
         "--scaling",
         "--tiny",
         "--runs", "1",
-        "--workloads", "wordcount,bucket",
-        "--systems", "python,dask-processes",
+        "--workloads", "wordcount,bucket-xl",
+        "--systems", "python,pysparkling",
         "--scales", "1,2",
         "--worker-counts", "1,2",
     )  # fmt: skip
@@ -367,10 +598,10 @@ def test_scaling_mode_tiny(tmp_path: Path) -> None:
     assert all(r["status"] == "ok" for r in runs), [r for r in runs if r["status"] != "ok"]
     configurations = Counter((r["workload"], r["system"], r["scale"], r["workers"]) for r in runs)
     expected = Counter(
-        [(w, "python", s, 1) for w in ("wordcount", "bucket") for s in (1, 2)]
+        [(w, "python", s, 1) for w in ("wordcount", "bucket-xl") for s in (1, 2)]
         + [
-            (w, "dask-processes", s, k)
-            for w in ("wordcount", "bucket")
+            (w, "pysparkling", s, k)
+            for w in ("wordcount", "bucket-xl")
             for s in (1, 2)
             for k in (1, 2)
         ]
@@ -379,8 +610,8 @@ def test_scaling_mode_tiny(tmp_path: Path) -> None:
     # 2x data really is twice the words and twice the records
     totals = {(r["workload"], r["scale"]): r["observed"]["total"] for r in runs}
     assert totals[("wordcount", 2)] == 2 * totals[("wordcount", 1)]
-    assert totals[("bucket", 2)] == 2 * totals[("bucket", 1)]  # n is a multiple of 1000
+    assert totals[("bucket-xl", 2)] == 2 * totals[("bucket-xl", 1)]  # n is a multiple of 1000
     rows = {(row["workload"], row["system"], row["workers"]) for row in document["scaling"]}
-    assert ("bucket", "dask-processes", 2) in rows
+    assert ("bucket-xl", "pysparkling", 2) in rows
     assert (tmp_path / "results" / "scaling.png").read_bytes().startswith(PNG_MAGIC)
     assert "job_s 2x" in stdout
