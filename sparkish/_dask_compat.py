@@ -273,13 +273,15 @@ class RecordsShuffleSpec(ShuffleSpec[int]):
         self, run_id: int, span_id: str | None, worker_for: dict[int, str], plugin: Any
     ) -> ShuffleRun:
         worker = plugin.worker
+        directory = os.path.join(worker.local_directory, f"sparkish-shuffle-{self.id}-{run_id}")
+        os.makedirs(directory, mode=0o700, exist_ok=True)  # spilled records: private to the user
         return RecordsShuffleRun(
             worker_for=worker_for,
             id=self.id,
             run_id=run_id,
             span_id=span_id,
             local_address=worker.address,
-            directory=os.path.join(worker.local_directory, f"sparkish-shuffle-{self.id}-{run_id}"),
+            directory=directory,
             executor=plugin._executor,
             rpc=worker.rpc,
             digest_metric=worker.digest_metric,

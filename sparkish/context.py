@@ -61,7 +61,7 @@ from .worker import inputs
 from .worker.finishers import partition_function_finisher
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, Security
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -122,6 +122,9 @@ class SparkContext(InteropSources):
         Accepted for compatibility with PySpark's signature; ignored.
     client : distributed.Client, optional
         Run on this existing Dask client instead; stopping the context leaves it open.
+    security : distributed.Security, optional
+        TLS certificates for a ``tls://`` master (instead of the ``sparkish.security.*``
+        settings).
 
     Examples
     --------
@@ -156,13 +159,14 @@ class SparkContext(InteropSources):
         memory_profiler_cls: Any = None,
         *,
         client: Client | None = None,
+        security: Security | None = None,
     ) -> None:
         with SparkContext._lock:
             self._refuse_a_second_context()
             self._conf = _assemble_conf(conf, master, appName, sparkHome, environment, client)
             self._batch_size = batchSize
             self._stopped = False
-            self._start(client)
+            self._start(client, security)
             self._activate(self, str(user_frame()))
         for path in [*_paths(self._conf.get("spark.submit.pyFiles")), *(pyFiles or [])]:
             self.addPyFile(path)
@@ -187,7 +191,7 @@ class SparkContext(InteropSources):
         cls._active_spark_context = context
         cls._active_creation_site = creation_site
 
-    def _start(self, client: Client | None) -> None:
+    def _start(self, client: Client | None, security: Security | None = None) -> None:
         settings = Settings(dict(self._conf.getAll()))
         self.master: str = settings["spark.master"]
         self.appName: str = settings["spark.app.name"]
@@ -201,10 +205,10 @@ class SparkContext(InteropSources):
         self._checkpoint_dir: str | None = None
         self._driver_directory = tempfile.mkdtemp(prefix="sparkish-driver-")
         root = os.path.join(self._driver_directory, "files")
-        os.makedirs(root, exist_ok=True)
+        os.makedirs(root, mode=0o700, exist_ok=True)
         set_driver_root(root)
         try:
-            self._runtime = Runtime(settings, client)
+            self._runtime = Runtime(settings, client, security)
         except BaseException:
             self._remove_driver_directory()
             raise

@@ -88,7 +88,7 @@ class SparkFiles:
 
 def _worker_root(worker: Any) -> str:
     root = os.path.join(worker.local_directory, _WORKER_ROOT_NAME)
-    os.makedirs(root, exist_ok=True)
+    os.makedirs(root, mode=0o700, exist_ok=True)
     return root
 
 

@@ -32,7 +32,7 @@ def _directory() -> str:
     except ValueError:
         base = tempfile.gettempdir()
     path = os.path.join(base, "sparkish-disk-blocks")
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 
 

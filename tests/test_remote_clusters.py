@@ -5,6 +5,8 @@ The schedulers and workers are ``dask`` commands run as subprocesses of the test
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import logging
 import os
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distributed import Security
 
 from sparkish import SparkConf, SparkContext
 from tests.test_cluster import wait_until
@@ -156,3 +159,118 @@ def test_a_job_waits_for_a_worker_then_fails_after_the_no_workers_timeout(
     ):
         sc.parallelize(range(10), 2).count()
     sc.stop()
+
+
+# --------------------------------------------------------------------------- TLS
+def _write_certificates(directory: Path, name: str) -> dict[str, str]:
+    """A certificate authority and a certificate it signs for 127.0.0.1 (server and client
+    use), as PEM files; returns their paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def certificate(subject: str, key, issuer: str, issuer_key, authority: bool):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=authority, path_length=None), critical=True)
+        )
+        if not authority:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            ).add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                critical=False,
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = certificate(f"{name} CA", ca_key, f"{name} CA", ca_key, authority=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certificate(f"{name} member", key, f"{name} CA", ca_key, authority=False)
+    paths = {
+        "ca": directory / f"{name}-ca.pem",
+        "cert": directory / f"{name}-cert.pem",
+        "key": directory / f"{name}-key.pem",
+    }
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    paths["key"].chmod(0o600)
+    return {role: str(path) for role, path in paths.items()}
+
+
+def _tls_settings(files: dict[str, str]) -> SparkConf:
+    return (
+        SparkConf()
+        .set("sparkish.connect.timeoutSeconds", "5")
+        .set("sparkish.security.caFile", files["ca"])
+        .set("sparkish.security.certFile", files["cert"])
+        .set("sparkish.security.keyFile", files["key"])
+    )
+
+
+def test_a_tls_scheduler_refuses_contexts_without_its_certificates(
+    no_context: None, dask_processes: DaskProcesses, tmp_path: Path
+) -> None:
+    cluster = _write_certificates(tmp_path, "cluster")
+    stranger = _write_certificates(tmp_path, "stranger")
+    tls = [
+        "--tls-ca-file",
+        cluster["ca"],
+        "--tls-cert",
+        cluster["cert"],
+        "--tls-key",
+        cluster["key"],
+    ]
+    address = dask_processes.scheduler("--protocol", "tls", *tls)
+    assert address.startswith("tls://127.0.0.1:")
+    dask_processes.worker(address, *tls)
+    master = address
+
+    plain = SparkConf().set("sparkish.connect.timeoutSeconds", "5")
+    with pytest.raises(ConnectionError, match="sparkish.security.caFile"):
+        SparkContext(master, "no certificates", conf=plain)
+    with pytest.raises(ConnectionError, match="Could not connect"):
+        SparkContext(master, "wrong certificates", conf=_tls_settings(stranger))
+    plain_tcp = "tcp://" + address.split("://", 1)[1]
+    with pytest.raises(ConnectionError):
+        SparkContext(plain_tcp, "no encryption", conf=plain)
+
+    sc = SparkContext(master, "certified", conf=_tls_settings(cluster))
+    try:
+        wait_until(lambda: _worker_count(sc) == 1, "the TLS worker joined")
+        pairs = sc.parallelize(range(1000), 4).map(lambda x: (x % 7, x))
+        assert sorted(pairs.reduceByKey(int.__add__).collect()) == [
+            (key, sum(range(key, 1000, 7))) for key in range(7)
+        ]
+    finally:
+        sc.stop()
+
+    security = Security(
+        tls_ca_file=cluster["ca"],
+        tls_client_cert=cluster["cert"],
+        tls_client_key=cluster["key"],
+        require_encryption=True,
+    )
+    with SparkContext(master, "certified object", security=security) as sc:
+        assert sc.parallelize(range(10), 2).map(lambda x: (x % 2, 1)).countByKey() == {0: 5, 1: 5}

@@ -200,6 +200,8 @@ class LocalProcessCluster:
         return environment
 
     def _start_worker(self, name: str) -> None:
+        directory = os.path.join(self.local_directory, name)
+        os.makedirs(directory, mode=0o700, exist_ok=True)  # spilled data is private to the user
         command = [
             sys.executable,
             "-m",
@@ -212,7 +214,7 @@ class LocalProcessCluster:
             "--memory-limit",
             str(self.memory_limit),
             "--local-directory",
-            os.path.join(self.local_directory, name),
+            directory,
             "--parent-pid",
             str(os.getpid()),
         ]

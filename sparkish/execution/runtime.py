@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import fsspec
-from distributed import Client
+from distributed import Client, Security
 
 from .._version import __version__
 from ..accumulators import Accumulator
@@ -36,7 +36,13 @@ if TYPE_CHECKING:
     from ..worker.plan import Node
     from .graph import Finisher
 
-__all__ = ["Runtime", "client_hooks", "scheduler_address", "set_log_level"]
+__all__ = [
+    "Runtime",
+    "client_hooks",
+    "scheduler_address",
+    "security_from_settings",
+    "set_log_level",
+]
 
 logger = logging.getLogger("sparkish")
 
@@ -57,6 +63,34 @@ def scheduler_address(client: Client) -> str:
     return str(scheduler.address)
 
 
+#: The ``sparkish.security.*`` settings and the ``distributed.Security`` argument each sets.
+SECURITY_SETTINGS = {
+    "sparkish.security.caFile": "tls_ca_file",
+    "sparkish.security.certFile": "tls_client_cert",
+    "sparkish.security.keyFile": "tls_client_key",
+}
+
+
+def security_from_settings(settings: Settings) -> Security | None:
+    """The TLS credentials the ``sparkish.security.*`` settings name (None: none are set).
+
+    >>> security_from_settings(Settings({})) is None
+    True
+    >>> security_from_settings(Settings({"sparkish.security.keyFile": "key.pem"}))
+    Traceback (most recent call last):
+        ...
+    ValueError: TLS needs sparkish.security.caFile and certFile (set: keyFile)
+    """
+    given = [key for key in SECURITY_SETTINGS if settings.get(key) is not None]
+    if not given:
+        return None
+    files = {SECURITY_SETTINGS[key]: settings[key] for key in given}
+    if "tls_ca_file" not in files or "tls_client_cert" not in files:
+        names = ", ".join(key.rsplit(".", 1)[1] for key in given)
+        raise ValueError(f"TLS needs sparkish.security.caFile and certFile (set: {names})")
+    return Security(require_encryption=True, **files)
+
+
 #: Called with the client of every runtime that starts (and of the running ones when added):
 #: how optional features install themselves on a cluster, e.g. the pyspark alias on workers.
 client_hooks: list[Callable[[Client], None]] = []
@@ -71,10 +105,16 @@ class Runtime:
         The context's configuration (``spark.master`` must be set).
     client : distributed.Client or None
         An existing client to run on; the runtime then neither closes it nor its cluster.
+    security : distributed.Security or None
+        TLS certificates for a remote scheduler; by default the ``sparkish.security.*``
+        settings, else Dask's own configuration (``distributed.comm.tls.*``).
     """
 
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self, settings: Settings, client: Client | None = None, security: Security | None = None
+    ) -> None:
         self.settings = settings
+        self.security = security
         self.master: str = settings["spark.master"]
         self.owns_client = client is None
         self.cluster: LocalProcessCluster | None = None
@@ -123,12 +163,20 @@ class Runtime:
         if spec.kind == "local":
             return self._start_local_cluster(spec)
         timeout = self.settings.get_int("sparkish.connect.timeoutSeconds", 30)
+        security = self.security or security_from_settings(self.settings)
         try:
-            return Client(spec.address, timeout=timeout, set_as_default=False)
-        except OSError as error:
+            return Client(spec.address, timeout=timeout, set_as_default=False, security=security)
+        except (OSError, TypeError) as error:
+            # distributed raises TypeError for a tls:// address without certificates.
+            hint = ""
+            if str(spec.address).startswith("tls://"):
+                hint = (
+                    " (a tls:// scheduler needs the sparkish.security.caFile, certFile and "
+                    "keyFile settings or SparkContext(security=distributed.Security(...)))"
+                )
             raise ConnectionError(
                 f"Could not connect to the Dask scheduler at {spec.address} "
-                f"(master {self.master!r}) within {timeout} s: {error}"
+                f"(master {self.master!r}) within {timeout} s: {error}{hint}"
             ) from error
 
     def _start_local_cluster(self, spec: MasterSpec) -> Client:
@@ -156,7 +204,9 @@ class Runtime:
         if not self.settings.get_bool("spark.ui.enabled", True):
             return None
         port = self.settings.get("spark.ui.port")
-        return f":{port}" if port is not None else ":8787"
+        # Loopback only, like every server of a local cluster: the dashboard runs no code, but
+        # shows what the application computes.
+        return f"127.0.0.1:{port if port is not None else 8787}"
 
     def _worker_environment(self) -> dict[str, str]:
         prefix = "spark.executorEnv."
