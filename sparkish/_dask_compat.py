@@ -48,13 +48,11 @@ from distributed.shuffle._limiter import ResourceLimiter
 from distributed.worker import thread_state
 from packaging.version import Version
 
-from .monitoring import task_metrics
 from .monitoring.worker_metrics import count_spilled_bytes
 from .shuffle.buckets import (
     BucketIndex,
-    ColumnarRecords,
+    ReceivedPartition,
     chunk_buckets,
-    decode_buckets,
     group_size,
     index_chunks,
     index_file,
@@ -153,8 +151,9 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
     """One worker's part of one run of a sparkish shuffle.
 
     Inputs are lists of ``(reduce partition, framed bucket)`` from one map task; a reduce
-    partition's output is its :class:`~sparkish.shuffle.buckets.ColumnarRecords`, read in map
-    order so that record order is deterministic (and the same as Spark's).
+    partition's output is its :class:`~sparkish.shuffle.buckets.ReceivedPartition` (the payloads,
+    which its reader decodes), read in map order so that record order is deterministic (and the
+    same as Spark's).
     """
 
     def __init__(self, worker_for: dict[int, str], **kwargs: Any) -> None:
@@ -207,11 +206,7 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
         else:
             buffers, index = self._index(group, lambda: index_chunks(self._memory_chunks(group)))
             payloads = chunk_buckets(buffers, index, partition_id)
-        records = ColumnarRecords(decode_buckets(payloads))
-        # Runs in the reduce task's thread (both read paths): the task's own counts.
-        task_metrics.add(task_metrics.SHUFFLE_RECORDS_READ, len(records))
-        task_metrics.add(task_metrics.SHUFFLE_BYTES_READ, sum(map(len, payloads)))
-        return records
+        return ReceivedPartition(payloads)
 
     def _get_assigned_worker(self, partition_id: int) -> str:
         return self.worker_for[partition_id]
@@ -245,7 +240,7 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
             return []
         return [data] if isinstance(data, (bytes, bytearray, memoryview)) else list(data)
 
-    def read_local_partition(self, partition_id: int) -> ColumnarRecords | None:
+    def read_local_partition(self, partition_id: int) -> ReceivedPartition | None:
         """The partition's records read from the task thread, or None when distributed's own
         path must be taken (the partition is not assigned here, or nothing was flushed yet)."""
         if not self.flushed or not self.transferred:
@@ -315,16 +310,16 @@ def write_input_partition(shuffle_id: str, input_partition: int, buckets: list) 
         return run.add_partition(data=buckets, partition_id=input_partition)
 
 
-def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> ColumnarRecords:
-    """The records of one reduce partition (must run in a task of the current run)."""
+def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -> ReceivedPartition:
+    """The payloads of one reduce partition (must run in a task of the current run)."""
     shuffle = ShuffleId(shuffle_id)
     with handle_unpack_errors(shuffle):
         plugin = get_worker_plugin()
         run = _open_active_run(plugin, shuffle)
         if isinstance(run, RecordsShuffleRun) and run.run_id == run_id:
-            records = run.read_local_partition(output_partition)
-            if records is not None:
-                return records
+            received = run.read_local_partition(output_partition)
+            if received is not None:
+                return received
         return plugin.get_output_partition(shuffle, run_id, output_partition)
 
 

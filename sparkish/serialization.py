@@ -16,6 +16,7 @@ single pickle (protocol 5) frame.
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -77,24 +78,47 @@ def _dumps_plain(obj: Any) -> bytes:
 
 _COLLECTIONS = (list, tuple, dict)
 
+#: A pickle as bytes, or as a buffer received from another process.
+Payload = bytes | bytearray | memoryview
+
 
 class Block:
     """The records of one partition, serialized as one opaque pickle when shipped.
 
-    Inside a process a block is just a list; only its serialized form differs from a list's. A
-    *sealed* block is pickled when it is made (in the task that computes it), so a result that
-    cannot be pickled fails in its task, with the task's context.
+    A *sealed* block holds only the pickle: results that leave their task (pickled where they
+    are made, so a record that cannot be pickled fails in its task, with the task's context) and
+    persisted partitions whose records could be changed in place. Reading a sealed block
+    unpickles it afresh every time, so every reader gets records of its own, as in PySpark, where
+    each read of a cached partition deserializes it: a function that mutates a record (a
+    ``reduceByKey`` function that extends its first argument and returns it, which PySpark
+    allows) cannot change what another task, another read in the same task or a later job sees.
+
+    An *open* block holds a list whose records nobody can change: immutable values (checked
+    when a persisted partition is kept), or no records at all. Its readers share the list, and
+    it arrives open in another process.
+
+    >>> sealed = Block.sealed([[1]])
+    >>> sealed.records[0].append(2)
+    >>> sealed.records
+    [[1]]
+    >>> Block.shared([(1, "a")]).is_open, Block.shared([[1]]).is_open
+    (True, False)
     """
 
     __slots__ = ("_records", "_payload")
 
-    def __init__(self, records: list | None, payload: bytes | None = None) -> None:
+    def __init__(self, records: list | None, payload: Payload | None = None) -> None:
         self._records = records
         self._payload = payload
 
     @classmethod
-    def from_iterable(cls, records: Iterable) -> Block:
-        return cls(records if type(records) is list else list(records))
+    def shared(cls, records: Iterable) -> Block:
+        """A partition that several readers will read (a persisted one): open when its records
+        are immutable, else sealed so that every read unpickles a copy of its own."""
+        items = records if type(records) is list else list(records)
+        if _holds_only_immutable(items):
+            return cls(items)
+        return cls.sealed(items)
 
     @classmethod
     def sealed(cls, records: Iterable) -> Block:
@@ -103,19 +127,26 @@ class Block:
             payload = dumps(items)
         except Exception as error:
             raise SerializationError(
-                f"the records of this partition cannot be pickled to leave the task: "
+                f"the records of this partition cannot be pickled (a partition leaves its "
+                f"task, or is kept for later reads, as one pickle): "
                 f"{type(error).__name__}: {error}"
             ) from error
         return cls(None, payload)
 
     @property
     def records(self) -> list:
+        """The records: an open block's list, or a fresh unpickled copy of a sealed one's."""
         if self._records is None:
             assert self._payload is not None  # a block holds its records or their pickle
-            self._records = pickle.loads(self._payload)
+            return pickle.loads(self._payload)
         return self._records
 
-    def payload(self) -> bytes:
+    @property
+    def is_open(self) -> bool:
+        """Whether the block holds its records (shared by its readers) rather than a pickle."""
+        return self._records is not None
+
+    def payload(self) -> Payload:
         if self._payload is None:
             return dumps(self._records)
         return self._payload
@@ -127,10 +158,12 @@ class Block:
         return len(self.records)
 
     def __reduce__(self):
-        return (_block_from_bytes, (self.payload(),))
+        return (Block, (None, self.payload()))
 
     def __repr__(self) -> str:
-        return f"Block(<{len(self.records)} records>)"
+        if self._records is None:
+            return f"Block(<sealed, {len(self._payload or b'')} bytes>)"
+        return f"Block(<{len(self._records)} records>)"
 
     def __sizeof__(self) -> int:
         # Dask measures results with sys.getsizeof, which calls this.
@@ -139,15 +172,38 @@ class Block:
         return sizeof(self._records)
 
 
-def _block_from_bytes(payload: bytes) -> Block:
-    return Block(pickle.loads(payload))
+#: Types whose values cannot change in place; a tuple of them cannot either.
+_IMMUTABLE_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})
+_IMMUTABLE = _IMMUTABLE_ATOMS | {tuple}
+
+
+def _holds_only_immutable(values: list) -> bool:
+    """Whether every value is an int, float, str, bytes, None... or a tuple of such values (at
+    any depth); subclasses do not count, as their instances may have attributes to change.
+
+    The values are checked a level of nesting at a time, with C-level passes over each level.
+
+    >>> _holds_only_immutable([1, ("a", (2.5, None))]), _holds_only_immutable([(1, [2])])
+    (True, False)
+    """
+    level = values
+    while True:
+        kinds = set(map(type, level))
+        if not kinds <= _IMMUTABLE:
+            return False
+        if tuple not in kinds:
+            return True
+        tuples = level if len(kinds) == 1 else [value for value in level if type(value) is tuple]
+        level = list(itertools.chain.from_iterable(tuples))
 
 
 @dask_serialize.register(Block)
 def _serialize_block(block: Block) -> tuple[dict, list]:
-    return {}, [block.payload()]
+    return {"open": block.is_open}, [block.payload()]
 
 
 @dask_deserialize.register(Block)
 def _deserialize_block(header: dict, frames: list) -> Block:
-    return Block(pickle.loads(frames[0]))
+    if header.get("open"):
+        return Block(pickle.loads(frames[0]))
+    return Block(None, frames[0])

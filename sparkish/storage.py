@@ -66,7 +66,10 @@ class DiskBlock:
         return self.count
 
     def __reduce__(self):
-        return (Block, (self.records(),))
+        # Shipped to another process as a sealed block: its readers there unpickle their own
+        # copies too.
+        with open(self.path, "rb") as f:
+            return (Block, (None, f.read()))
 
     def __del__(self) -> None:
         try:

@@ -400,8 +400,9 @@ class KeyValueOperations(Actions[T]):
     ) -> RDD[Any]:
         """``(key, [(tag, value), ...])`` groups over several pair RDDs (tag = position).
 
-        Inputs that already share a partitioner (and ``numPartitions`` unset or equal) are
-        grouped without a shuffle.
+        As in PySpark, the groups are always hash-partitioned with ``portable_hash``: inputs
+        that share that partitioner (with ``numPartitions`` unset or equal) are grouped without
+        a shuffle, inputs sharing any other partitioner are shuffled.
         """
         for rdd in rdds:
             require_rdd(rdd, operation)
@@ -412,12 +413,7 @@ class KeyValueOperations(Actions[T]):
             for tag, rdd in enumerate(rdds)
         ]
         union = self._derive(UnionOf(tagged))
-        partitionFunc = None
-        shared = rdds[0].partitioner
-        if shared is not None and all(rdd.partitioner == shared for rdd in rdds):
-            if numPartitions in (None, shared.numPartitions):
-                numPartitions, partitionFunc = shared.numPartitions, shared.partitionFunc
-        return self._grouped(union, numPartitions, partitionFunc, operation)
+        return self._grouped(union, numPartitions, None, operation)
 
     def cogroup(
         self, other: RDDCore, numPartitions: int | None = None

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_FILES",
     "BucketIndex",
     "ColumnarRecords",
+    "ReceivedPartition",
     "chunk_buckets",
     "decode_buckets",
     "frame",
@@ -216,3 +217,44 @@ class ColumnarRecords:
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self.columns)
+
+
+class ReceivedPartition:
+    """One reduce partition's payloads as received, in map order; each read decodes them afresh.
+
+    A shuffle's output may be read more than once (by several tasks of one job, such as the two
+    sides of a ``cartesian``, or twice in one task): every reader gets records of its own, as in
+    PySpark, so a function that mutates a record it was given (a ``reduceByKey`` function that
+    extends its first argument and returns it) cannot change what another reader sees.
+
+    >>> received = ReceivedPartition([pickle.dumps((["a"], [[1]]))])
+    >>> first = list(received.records())
+    >>> first[0][1].append(2)
+    >>> list(received.records())
+    [('a', [1])]
+    """
+
+    __slots__ = ("payloads",)
+
+    def __init__(self, payloads: list) -> None:
+        self.payloads = payloads
+
+    def records(self) -> ColumnarRecords:
+        """The partition's records, decoded from the payloads (new objects on every call)."""
+        return ColumnarRecords(decode_buckets(self.payloads))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(map(len, self.payloads))
+
+    def detached(self) -> ReceivedPartition:
+        """The same payloads as ``bytes`` of their own, not views pinning a whole file read or
+        the shuffle's in-memory buffers (for a result kept after its task)."""
+        return ReceivedPartition([bytes(payload) for payload in self.payloads])
+
+    def __reduce__(self):
+        return (ReceivedPartition, ([bytes(payload) for payload in self.payloads],))
+
+    def __sizeof__(self) -> int:
+        # Dask measures results with sys.getsizeof, which calls this.
+        return self.nbytes + 64 + 40 * len(self.payloads)

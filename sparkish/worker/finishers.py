@@ -64,8 +64,9 @@ def take_finisher(limit: int, split: int, iterator: Iterator) -> Block:
 
 
 def materialize(split: int, records: Iterator) -> Block:
-    """Keep a partition's records as a shippable :class:`Block` (persisted in memory)."""
-    return Block.from_iterable(records)
+    """Keep a partition's records as a :class:`Block` (persisted in memory) that every later
+    read sees unchanged: see :meth:`Block.shared`."""
+    return Block.shared(records)
 
 
 def disk_materialize(split: int, iterator: Iterator) -> DiskBlock:

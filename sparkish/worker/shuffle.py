@@ -13,14 +13,10 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._dask_compat import (
-    read_output_partition,
-    set_current_task_metadata,
-    write_input_partition,
-)
+from .._dask_compat import read_output_partition, write_input_partition
 from ..monitoring import task_metrics
-from ..serialization import Block, dumps
-from ..shuffle.buckets import FRAME_HEADER_BYTES, frame
+from ..serialization import dumps
+from ..shuffle.buckets import FRAME_HEADER_BYTES, ColumnarRecords, ReceivedPartition, frame
 from ..shuffle.hashing import bucket_columns, portable_hash
 from ..shuffle.int_columns import (
     IntPairs,
@@ -40,8 +36,10 @@ _CHUNK = 1 << 16
 class ShuffleSource(Source):
     """A leaf reading one reduce partition of a shuffle.
 
-    Its task input is either the barrier's run id (the task then reads the partition from the
-    shuffle itself) or a :class:`Block` produced by a separate read task.
+    Its task input is the barrier's run id (the task then reads the partition from the shuffle
+    itself), the :class:`ReceivedPartition` of a separate read task, or an empty
+    :class:`~sparkish.serialization.Block` (nothing was shuffled). Every compute decodes the
+    records afresh: see :class:`ReceivedPartition`.
     """
 
     def __init__(self, uid: str, num_partitions: int, provider: Any, shuffle_id: str) -> None:
@@ -58,8 +56,18 @@ class ShuffleSource(Source):
     def compute(self, split: int, inputs: dict) -> Iterator:
         value = inputs[(self.uid, split)]
         if type(value) is int:
-            return iter(read_output_partition(self.shuffle_id, split, value))
+            value = read_output_partition(self.shuffle_id, split, value)
+        if type(value) is ReceivedPartition:
+            return iter(_decode(value))
         return iter(value)
+
+
+def _decode(received: ReceivedPartition) -> ColumnarRecords:
+    """Decode a reduce partition for this read alone, counting it in the reading task."""
+    records = received.records()
+    task_metrics.add(task_metrics.SHUFFLE_RECORDS_READ, len(records))
+    task_metrics.add(task_metrics.SHUFFLE_BYTES_READ, received.nbytes)
+    return records
 
 
 def write_map_output(
@@ -122,13 +130,7 @@ def _framed_int_buckets(
     return framed, len(columns[0])
 
 
-def read_block(shuffle_id: str, split: int, run_id: int) -> Block:
-    """A separate read task, for consumers that read several partitions of a shuffle."""
-    task_metrics.begin_task()
-    try:
-        block = Block(list(read_output_partition(shuffle_id, split, run_id)))
-    finally:
-        counts = task_metrics.end_task()
-    if counts:
-        set_current_task_metadata(task_metrics.METADATA_KEY, counts)
-    return block
+def read_block(shuffle_id: str, split: int, run_id: int) -> ReceivedPartition:
+    """A separate read task, for consumers that read several partitions of a shuffle: the
+    partition's payloads, which each consumer decodes for itself (and counts as read)."""
+    return read_output_partition(shuffle_id, split, run_id).detached()
