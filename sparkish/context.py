@@ -12,6 +12,7 @@ what outlives a job) is a :class:`~sparkish.execution.runtime.Runtime`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import getpass
 import json
 import logging
@@ -1033,7 +1034,14 @@ def _report_interrupted_jobs_briefly() -> None:
     def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
         job = getattr(error, "sparkish_job", None)
         if isinstance(error, KeyboardInterrupt) and job is not None:
-            print(f"KeyboardInterrupt: cancelled {job}", file=sys.stderr)
+            print(f"KeyboardInterrupt: cancelled {job}", file=sys.stderr, flush=True)
+            # Stop now, while the interpreter is whole: at exit Python shuts its thread pools
+            # down before running atexit handlers, and the scheduler in this process would
+            # log a failure for every message its workers send in between.
+            active = SparkContext._active_spark_context
+            if active is not None:
+                with contextlib.suppress(Exception):
+                    active.stop()
             return
         previous(kind, error, traceback)
 
