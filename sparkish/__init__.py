@@ -16,7 +16,13 @@ from .accumulators import Accumulator, AccumulatorParam
 from .broadcast import Broadcast
 from .conf import SparkConf
 from .context import SparkContext
-from .errors import EmptyRDDError, JobCancelledError, SerializationError, UserCodeError
+from .errors import (
+    EmptyRDDError,
+    JobCancelledError,
+    SerializationError,
+    UserCodeError,
+    WorkerLostError,
+)
 from .files import SparkFiles
 from .partitioner import Partitioner
 from .rdd import RDD
@@ -48,6 +54,7 @@ __all__ = [
     "StorageLevel",
     "TaskContext",
     "UserCodeError",
+    "WorkerLostError",
     "__version__",
     "inheritable_thread_target",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "JobCancelledError",
     "SerializationError",
     "UserCodeError",
+    "WorkerLostError",
 ]
 
 
@@ -46,3 +47,34 @@ class UserCodeError(RuntimeError):
     ``SystemExit``...), a ``StopIteration`` (which would silently end an iteration), or an
     exception that cannot be pickled. The message starts with the original type and message.
     """
+
+
+class WorkerLostError(RuntimeError):
+    """The worker process running a task died, as many times as ``spark.task.maxFailures``
+    allows (default 4).
+
+    A segmentation fault or ``os._exit`` in user or native code, the supervisor's kill of a local
+    worker over its memory limit, or any other death of the process while the task ran. Only
+    the task that was running counts an attempt, never the tasks merely queued on that worker.
+    The message names the RDD operations of the task's stage and their call sites, the
+    partition, the attempts and how the process ended (``segmentation fault (SIGSEGV)``,
+    ``killed: out of memory ...``, ``exit code 1``).
+
+    Attributes
+    ----------
+    partition : int
+        The partition whose task was running.
+    attempts : int
+        How many times a worker died running it.
+    cause : str
+        How the worker ended the last time.
+    """
+
+    def __init__(self, message: str, partition: int = -1, attempts: int = 0, cause: str = ""):
+        super().__init__(message)
+        self.partition = partition
+        self.attempts = attempts
+        self.cause = cause
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.partition, self.attempts, self.cause))

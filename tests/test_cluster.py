@@ -164,6 +164,8 @@ def test_workers_that_cannot_start_are_reported_with_their_exit_code(no_context:
     message = str(raised.value)
     assert "local-0 exited with code 1" in message, message
     assert "None" not in message, message
+    # Why, in the worker's own words: Python's complaint on its stderr.
+    assert "PYTHONHASHSEED must be" in message, message
     assert SparkContext._active_spark_context is None
     assert set(sparkish_worker_processes()) == before
 

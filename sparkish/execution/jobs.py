@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._dask_compat import executing_task_keys, killed_worker_report
-from ..errors import JobCancelledError
+from ..errors import JobCancelledError, WorkerLostError
 from ..worker.plan import Node
 from ..worker.task import gc_paused
 from .barrier import BarrierCoordinator
@@ -27,7 +27,7 @@ from .graph import Finisher, GraphBuilder
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from .cluster import LocalProcessCluster
+    from .cluster import LocalProcessCluster, WorkerExit
 
 __all__ = ["JobRecord", "JobRunner"]
 
@@ -80,6 +80,9 @@ class JobRunner:
         How long the tasks of a barrier stage wait for each other, in seconds.
     no_workers_timeout : float
         How long a job waits on a remote cluster without workers before failing, in seconds.
+    max_failures : int
+        ``spark.task.maxFailures``: a task fails once its worker died this many times while
+        running it.
     """
 
     def __init__(
@@ -92,9 +95,11 @@ class JobRunner:
         after_job: Callable[[], None] = lambda: None,
         barrier_timeout: float = 300.0,
         no_workers_timeout: float = 300.0,
+        max_failures: int = 4,
     ) -> None:
         self.client = client
         self.no_workers_timeout = no_workers_timeout
+        self.max_failures = max_failures
         self.barriers = BarrierCoordinator(client)
         self.barrier_timeout = barrier_timeout
         self.application_id = application_id
@@ -200,7 +205,7 @@ class JobRunner:
         self, futures: list, record: JobRecord, builder: GraphBuilder, drain_on_failure: bool
     ) -> list:
         try:
-            self._wait(futures, record)
+            self._wait(futures, record, builder)
             with gc_paused():
                 results = self.client.gather(futures)
         except (FutureCancelledError, asyncio.CancelledError) as error:
@@ -212,9 +217,11 @@ class JobRunner:
         except Exception as error:
             record.status = "FAILED"
             self.barriers.abort(record.barrier_ids, f"a task failed: {type(error).__name__}")
-            _annotate_lost_task(error, builder)
             if drain_on_failure:
                 self._drain(record, futures)
+            lost = _lost_task_error(error, builder)
+            if lost is not None:
+                raise lost from error
             raise
         record.status = "SUCCEEDED"
         return results
@@ -227,6 +234,8 @@ class JobRunner:
             del self.completed[:-1000]
         for future in futures:
             future.release()
+        if self.cluster is not None:
+            self.cluster.forget_task_failures(record.keys)
         record.futures = []
         record.held_futures = []
         builder.external_futures.clear()
@@ -234,9 +243,10 @@ class JobRunner:
         self.after_job()
         self._notify("end", record)
 
-    def _wait(self, futures: list, record: JobRecord) -> None:
-        """Wait for a job's results, failing promptly if the local cluster lost every worker,
-        or if a remote cluster has had no worker for ``no_workers_timeout`` seconds."""
+    def _wait(self, futures: list, record: JobRecord, builder: GraphBuilder) -> None:
+        """Wait for a job's results, failing promptly if the local cluster lost every worker or
+        a task's worker died running it ``max_failures`` times, or if a remote cluster has had
+        no worker for ``no_workers_timeout`` seconds."""
         if not futures:
             return
         settled = threading.Event()
@@ -253,11 +263,9 @@ class JobRunner:
             future.add_done_callback(on_done)
         cluster = self.cluster
         without_workers_since: float | None = None
-        while not settled.wait(1.0):
+        while not settled.wait(0.1 if cluster is not None else 1.0):
             if cluster is not None:
-                if cluster.failure:
-                    self.client.cancel(futures, force=True)
-                    raise RuntimeError(f"The job cannot run: {cluster.failure}")
+                self._check_local_cluster(cluster, record, futures, builder)
                 continue
             without_workers_since = self._check_workers(record, futures, without_workers_since)
 
@@ -287,6 +295,19 @@ class JobRunner:
                 f"workers for {self.no_workers_timeout:.0f} s (sparkish.noWorkersTimeout)"
             )
         return without_workers_since
+
+    def _check_local_cluster(
+        self, cluster: LocalProcessCluster, record: JobRecord, futures: list, builder: GraphBuilder
+    ) -> None:
+        """Fail the job if every local worker is gone for good, or if a worker died running
+        one of its tasks ``max_failures`` times."""
+        if cluster.failure:
+            self.client.cancel(futures, force=True)
+            raise RuntimeError(f"The job cannot run: {cluster.failure}")
+        for key, deaths in cluster.task_failures(record.keys).items():
+            if len(deaths) >= self.max_failures:
+                self.client.cancel(futures, force=True)
+                raise _worker_lost(key, deaths, builder, self.max_failures)
 
     def cancel(self, predicate: Callable[[JobRecord], bool], reason: str) -> int:
         """Cancel the running jobs matching ``predicate``; returns how many were cancelled."""
@@ -342,7 +363,7 @@ class JobRunner:
         for address, (pid, executing) in running.items():
             if keys.intersection(executing):
                 logger.warning("killing worker %s, which still runs a cancelled task", address)
-                cluster.kill_worker(pid)
+                cluster.kill_worker(pid, cancelling=True)
 
     def _notify(self, event: str, record: JobRecord) -> None:
         for listener in list(self.listeners):
@@ -379,16 +400,41 @@ def _job_record(
     )
 
 
-def _annotate_lost_task(error: Exception, builder: GraphBuilder) -> None:
-    """Name the RDD operation and partition in errors raised by Dask about a task key."""
+def _worker_lost(
+    key: Any, deaths: list[WorkerExit], builder: GraphBuilder, max_failures: int
+) -> WorkerLostError:
+    """The error of a task whose worker died ``len(deaths)`` times while running it."""
+    description, split = builder.key_descriptions.get(key, (str(key), -1))
+    operations = next(
+        (ops for death in reversed(deaths) for running, ops in death.running if running == key),
+        (),
+    )
+    steps = [operation for operation in operations[:-1] if operation]
+    where = f"{', '.join(steps)} (in {description})" if steps else description
+    cause = deaths[-1].cause
+    return WorkerLostError(
+        f"Partition {split} of {where} failed: its worker process died while running it "
+        f"{len(deaths)} times (spark.task.maxFailures={max_failures}); the last time: {cause}",
+        partition=split,
+        attempts=len(deaths),
+        cause=cause,
+    )
+
+
+def _lost_task_error(error: Exception, builder: GraphBuilder) -> WorkerLostError | None:
+    """Dask's ``KilledWorker`` (its own count of worker deaths, on clusters sparkish does not
+    supervise) as a :class:`WorkerLostError` naming the RDD operation and partition."""
     report = killed_worker_report(error)
     if report is None:
-        return
+        return None
     key, deaths = report
-    description, split = builder.key_descriptions.get(key, ("a task", -1))
-    add_note = getattr(error, "add_note", None)  # Python 3.11+
-    if add_note is not None:
-        add_note(
-            f"sparkish: {description}, partition {split}: the task's worker died {deaths} "
-            "times while running it (a crash or out-of-memory in user code?)"
-        )
+    description, split = builder.key_descriptions.get(key, (str(key), -1))
+    cause = "unknown (the worker process is not supervised by sparkish)"
+    return WorkerLostError(
+        f"Partition {split} of {description} failed: Dask's scheduler lost {deaths} workers "
+        "while the task was assigned to them (its distributed.scheduler.allowed-failures "
+        "limit; a crash or out-of-memory in user code?)",
+        partition=split,
+        attempts=deaths,
+        cause=cause,
+    )

@@ -46,6 +46,9 @@ __all__ = [
 
 logger = logging.getLogger("sparkish")
 
+#: ``spark.task.maxFailures`` when neither it nor ``local[N, F]`` sets it (Spark's default).
+DEFAULT_MAX_FAILURES = 4
+
 
 def set_log_level(level: int) -> None:
     """Set the level of sparkish's and Dask's loggers in this process."""
@@ -133,6 +136,8 @@ class Runtime:
             self.client = client
         else:
             spec = parse_master(self.master)
+        self.max_failures = self._max_failures(spec)  # validated before starting anything
+        if client is None:
             self.client = self._connect(spec)
         if spec.kind == "local":  # like Spark's local-<milliseconds>
             self.application_id = f"local-{int(time.time() * 1000)}-{uuid.uuid4().hex[:4]}"
@@ -152,6 +157,7 @@ class Runtime:
                 after_job=self.merge_accumulator_updates,
                 barrier_timeout=settings.get_float("spark.barrier.sync.timeout", 300.0),
                 no_workers_timeout=settings.get_float("sparkish.noWorkersTimeout", 300.0),
+                max_failures=self.max_failures,
             )
             self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)
         except BaseException:
@@ -181,16 +187,14 @@ class Runtime:
 
     def _start_local_cluster(self, spec: MasterSpec) -> Client:
         set_log_level(logging.WARNING)
-        memory = spec.memory_per_worker or (
-            self.settings.get_bytes("sparkish.local.memoryLimit")
-            or self.settings.get_bytes("spark.executor.memory")
-        )
+        memory, memory_setting = self._local_memory_limit(spec)
         self.cluster = LocalProcessCluster(
             n_workers=spec.workers,
             threads_per_worker=spec.threads_per_worker,
             memory_limit=memory,
             dashboard_address=self._dashboard_address(),
             environment=self._worker_environment(),
+            memory_setting=memory_setting,
         )
         try:
             client = Client(self.cluster.scheduler_address, set_as_default=False)
@@ -199,6 +203,26 @@ class Runtime:
             self.cluster.close()
             raise
         return client
+
+    def _local_memory_limit(self, spec: MasterSpec) -> tuple[int | None, str]:
+        """The memory limit per local worker and the setting that raises it."""
+        if spec.memory_per_worker:
+            return spec.memory_per_worker, "the third number of the local-cluster[...] master"
+        for key in ("sparkish.local.memoryLimit", "spark.executor.memory"):
+            value = self.settings.get_bytes(key)
+            if value:
+                return value, key
+        return None, "sparkish.local.memoryLimit"
+
+    def _max_failures(self, spec: MasterSpec) -> int:
+        """``spark.task.maxFailures``, else ``F`` of a ``local[N, F]`` master, else 4."""
+        if self.settings.get("spark.task.maxFailures") is not None:
+            value = self.settings.get_int("spark.task.maxFailures", DEFAULT_MAX_FAILURES)
+        else:
+            value = spec.max_failures or DEFAULT_MAX_FAILURES
+        if value < 1:
+            raise ValueError(f"spark.task.maxFailures must be >= 1, got {value}")
+        return value
 
     def _dashboard_address(self) -> str | None:
         if not self.settings.get_bool("spark.ui.enabled", True):

@@ -2,14 +2,17 @@
 
 Local workers are started as plain subprocesses rather than through multiprocessing's "spawn",
 which would re-run the user's ``__main__`` module in every worker (an unguarded PySpark script, or
-one fed on stdin, then fails with "Nanny failed to start"). The worker exits on its own when the
-driver process that started it disappears.
+one fed on stdin, then fails with "Nanny failed to start"). The worker dies with the driver
+process that started it: on Linux the kernel sends it SIGKILL when the driver's supervisor thread
+ends (``PR_SET_PDEATHSIG``), which works whatever its task is doing, even holding the GIL in
+native code; elsewhere a thread polls for the parent.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import logging
 import os
@@ -24,7 +27,23 @@ from distributed import Worker
 # sparkish's worker modules concurrently (and the first task does not pay for the import);
 # importing serialization also registers the Block serializers.
 from .. import serialization  # noqa: F401
-from . import shuffle, task  # noqa: F401
+from . import running_tasks, shuffle, task  # noqa: F401
+
+#: ``prctl`` option: the signal this process gets when the thread that started it exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this process when its parent goes (Linux), then check that the
+    parent did not go already; other systems rely on :func:`_exit_when_orphaned` alone."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            logging.getLogger("sparkish.worker").warning(
+                "prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno())
+            )
+    if os.getppid() != parent_pid:
+        os._exit(0)
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
@@ -80,7 +99,10 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(worker.close(nanny=False)))
+    board = running_tasks.open_board(args.running_tasks) if args.running_tasks else None
     await worker
+    if board is not None:
+        board.mark_started()
     await worker.finished()
 
 
@@ -93,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local-directory", default=None)
     parser.add_argument("--death-timeout", type=float, default=60.0)
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
+    parser.add_argument("--running-tasks", default=None, help="the supervisor's task file")
     args = parser.parse_args(argv)
+    _die_with_parent(args.parent_pid)
     threading.Thread(target=_exit_when_orphaned, args=(args.parent_pid,), daemon=True).start()
     try:
         asyncio.run(_serve(args))

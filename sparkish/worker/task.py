@@ -21,10 +21,16 @@ from typing import Any
 import cloudpickle
 
 from .. import accumulators
-from .._dask_compat import is_scheduling_signal, log_task_event, set_current_task_metadata
+from .._dask_compat import (
+    current_task_key,
+    is_scheduling_signal,
+    log_task_event,
+    set_current_task_metadata,
+)
 from ..errors import UserCodeError
 from ..monitoring import task_metrics
 from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
+from . import running_tasks
 from .plan import MAX_NESTED_STEPS, Node, Step
 
 ACCUMULATOR_METADATA_KEY = "sparkish-accumulators"
@@ -122,19 +128,29 @@ def run_task(
     With ``SPARKISH_PROFILE_DIR`` set in the workers' environment, each task writes a cProfile
     dump ``<stage>-<split>.prof`` there (see the README's performance section).
     """
-    with gc_paused():
+    # On a local worker, the supervisor can tell which task was running if the process dies.
+    with gc_paused(), running_tasks.running(current_task_key) as describe:
         profile_directory = os.environ.get("SPARKISH_PROFILE_DIR")
         if not profile_directory:
-            return _run_task(stage_blob, info, split, slot_ids, slot_values)
+            return _run_task(stage_blob, info, split, slot_ids, slot_values, describe)
         profiler = cProfile.Profile()
         try:
-            return profiler.runcall(_run_task, stage_blob, info, split, slot_ids, slot_values)
+            return profiler.runcall(
+                _run_task, stage_blob, info, split, slot_ids, slot_values, describe
+            )
         finally:
             name = f"job{info.job_id}-stage{info.stage_id}-{split}.prof"
             profiler.dump_stats(os.path.join(profile_directory, name))
 
 
-def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, slot_values):
+def _run_task(
+    stage_blob: bytes,
+    info: StageInfo,
+    split: int,
+    slot_ids: tuple,
+    slot_values: tuple,
+    describe: Callable[[tuple[str, ...]], None],
+) -> Any:
     accumulators.begin_task()
     task_metrics.begin_task(info.collect_metrics)
     # The scheduler learns which stage's task runs now (statusTracker's active tasks).
@@ -145,6 +161,7 @@ def _run_task(stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, s
     node: Node | None = None
     try:
         node, finisher = cloudpickle.loads(stage_blob)
+        describe((*(step.describe() for step in node.steps()), info.description))
         inputs = dict(zip(slot_ids, slot_values))
         result = finisher(split, node.compute(split, inputs))
     except BaseException as error:
