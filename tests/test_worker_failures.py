@@ -139,7 +139,7 @@ def test_a_crash_names_operation_call_site_partition_attempts_and_signal(
     assert isinstance(error, RuntimeError)
     assert f"RDD.map at test_worker_failures.py:{line}" in message, message
     assert f"collect at test_worker_failures.py:{line}" in message, message
-    assert "Partition 5 " in message and error.partition == 5, message
+    assert "partition 5:" in message and error.partition == 5, message
     assert error.attempts >= 3, message
     assert f"{error.attempts} times (spark.task.maxFailures=3)" in message, message
     assert "segmentation fault (SIGSEGV)" in message, message

@@ -413,7 +413,7 @@ def _worker_lost(
     where = f"{', '.join(steps)} (in {description})" if steps else description
     cause = deaths[-1].cause
     return WorkerLostError(
-        f"Partition {split} of {where} failed: its worker process died while running it "
+        f"{where}, partition {split}: its worker process died while running the task "
         f"{len(deaths)} times (spark.task.maxFailures={max_failures}); the last time: {cause}",
         partition=split,
         attempts=len(deaths),
@@ -431,9 +431,9 @@ def _lost_task_error(error: Exception, builder: GraphBuilder) -> WorkerLostError
     description, split = builder.key_descriptions.get(key, (str(key), -1))
     cause = "unknown (the worker process is not supervised by sparkish)"
     return WorkerLostError(
-        f"Partition {split} of {description} failed: Dask's scheduler lost {deaths} workers "
-        "while the task was assigned to them (its distributed.scheduler.allowed-failures "
-        "limit; a crash or out-of-memory in user code?)",
+        f"{description}, partition {split}: Dask's scheduler lost {deaths} workers while the "
+        "task was assigned to them (its distributed.scheduler.allowed-failures limit; a crash "
+        "or out-of-memory in user code?)",
         partition=split,
         attempts=deaths,
         cause=cause,
