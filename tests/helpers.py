@@ -29,8 +29,9 @@ def on_every_slot(sc: SparkContext, function: Callable[[], Any], tmp_path: Path)
     Each task waits until as many tasks run as the cluster has threads, so every thread (and
     therefore every worker process) runs exactly one of them.
     """
-    workers = sc.dask_client.scheduler_info(n_workers=-1)["workers"].values()
-    slots = sum(worker["nthreads"] for worker in workers)
+    # Asked of the scheduler directly: scheduler_info() can return the client's periodically
+    # refreshed copy, which carries no per-worker entries.
+    slots = sum(sc.dask_client.nthreads().values())
     barrier = tmp_path / f"barrier-{uuid.uuid4().hex[:8]}"
     barrier.mkdir()
 
