@@ -223,13 +223,20 @@ def _read(handle: Any) -> str:
     return handle.read().decode("utf-8", errors="replace")
 
 
-def probe_system(system: str, timeout_s: float = 120.0) -> dict[str, Any]:
+def probe_system(
+    system: str, timeout_s: float = 120.0, sparkish_from: str | None = None
+) -> dict[str, Any]:
     """Ask a fresh process whether ``system`` can be imported; ``{"available": bool, ...}``.
+
+    ``sparkish_from`` is the checkout of the baseline sparkish (its system only).
 
     >>> probe_system("python")["available"]
     True
     """
-    process, stdout_file, stderr_file = _spawn_runner(["--probe", system])
+    arguments = ["--probe", system]
+    if sparkish_from:
+        arguments += ["--sparkish-from", sparkish_from]
+    process, stdout_file, stderr_file = _spawn_runner(arguments)
     try:
         process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -255,13 +262,15 @@ def run_fresh_process(
     run_index: int = 0,
     sample_interval_s: float = SAMPLE_INTERVAL_S,
     sparkish_conf: dict[str, str] | None = None,
+    sparkish_from: str | None = None,
 ) -> RunRecord:
     """Measure ``system`` on ``params`` in a new process and check its result.
 
     ``expected`` is the :func:`benchmarks.workloads.expected_pairs` dict (unused for pi). The
     process tree is killed after ``timeout_s`` seconds and the run recorded as "timeout".
     ``sparkish_conf`` settings reach every ``SparkConf`` of a sparkish run (e.g.
-    ``{"sparkish.metrics.enabled": "false"}``).
+    ``{"sparkish.metrics.enabled": "false"}``). ``sparkish_from`` is the checkout whose sparkish
+    the baseline system runs.
     """
     record = RunRecord(system, params.name, params.size, params.scale, workers, run_index)
     arguments = [
@@ -274,6 +283,8 @@ def run_fresh_process(
     ]
     for key, setting in (sparkish_conf or {}).items():
         arguments += ["--sparkish-conf", f"{key}={setting}"]
+    if sparkish_from:
+        arguments += ["--sparkish-from", sparkish_from]
     started = time.perf_counter()
     process, stdout_file, stderr_file = _spawn_runner(arguments)
     sampler = TreeMemorySampler(process.pid, sample_interval_s)

@@ -28,6 +28,7 @@ from benchmarks.report import (
     format_seconds,
     median_of,
 )
+from benchmarks.runner import BASELINE_SYSTEM
 from benchmarks.workloads import workload_label
 
 README_BEGIN = "<!-- benchmark-results:begin (written by python -m benchmarks.run --readme) -->"
@@ -65,6 +66,14 @@ def job_cell(summary: dict | None, timeout_s: float | None = None) -> str:
     if failed:
         text += " (" + ", ".join(f"{n} of {runs} {status}" for status, n in failed.items()) + ")"
     return text
+
+
+def _baseline_note(document: dict[str, Any]) -> str:
+    baseline = document["systems"].get(BASELINE_SYSTEM)
+    if not baseline or not baseline.get("available"):
+        return ""
+    label = SYSTEM_LABELS[BASELINE_SYSTEM]
+    return f"; {label} = the same jobs on sparkish at commit `{baseline.get('commit', '?')}`"
 
 
 def _shown_path(directory: str) -> str:
@@ -110,7 +119,9 @@ def comparison_markdown(
         f"Job seconds, median of {runs} run(s) per system, interleaved, each a fresh process; "
         f"{config['workers']} workers (`local[{config['workers']}]`, {config['workers']} Dask "
         f"workers or pool processes); ideal = plain Python / {divisor}; best peer = the fastest "
-        f"of the other frameworks; Dask tasks = tasks {focus}'s scheduler ran for the job:",
+        f"of the other frameworks; Dask tasks = tasks {focus}'s scheduler ran for the job"
+        + _baseline_note(document)
+        + ":",
         "",
     ]
     headers = ["workload"] + [

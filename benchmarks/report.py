@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import RunRecord
+from benchmarks.runner import BASELINE_SYSTEM
 
 MIB = 1024 * 1024
 REFERENCE_SYSTEM = "python"
@@ -28,6 +29,7 @@ SYSTEM_LABELS = {
     "dask-processes": "Dask bag (processes)",
     "pysparkling": "pysparkling (process pool)",
     "sparkish": "sparkish",
+    BASELINE_SYSTEM: "sparkish before",
 }
 
 
@@ -114,7 +116,7 @@ def median_of(summary: dict | None, metric: str = "job_s") -> float | None:
 def best_peer(
     summaries: Sequence[dict], workload: str, focus: str
 ) -> tuple[str, float] | tuple[None, None]:
-    """The fastest system other than ``focus`` and plain Python on ``workload``, and its time.
+    """The fastest peer on ``workload`` and its time: not ``focus``, plain Python or a baseline.
 
     >>> best_peer([{"workload": "pi", "system": "dask", "scale": 1, "job_s": {"median": 2.0}}],
     ...           "pi", "sparkish")
@@ -125,7 +127,7 @@ def best_peer(
         for summary in summaries
         if summary["workload"] == workload
         and summary["scale"] == 1
-        and summary["system"] not in (focus, REFERENCE_SYSTEM)
+        and summary["system"] not in (focus, REFERENCE_SYSTEM, BASELINE_SYSTEM)
         and summary.get("job_s")
     ]
     if not times:
@@ -341,6 +343,15 @@ def _target_value_text(target: dict) -> str:
     return "n/a" if target["value"] is None else f"{target['value']:.3g}"
 
 
+def _extra_value(summary: dict | None, name: str) -> float | None:
+    value = summary["extra"].get(name) if summary else None
+    return value if isinstance(value, (int, float)) else None
+
+
+def _format_tasks(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def _format_extra(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -368,6 +379,8 @@ def scaling_report(summaries: Sequence[dict], scales: Sequence[int]) -> tuple[st
             "time_growth": {k: _safe_ratio(v, base_time) for k, v in times.items()},
             "memory_growth": {k: _safe_ratio(v, base_memory) for k, v in memory.items()},
             "statuses": {scale: by_scale[scale]["statuses"] for scale in by_scale},
+            # the Dask tasks (or scheduler tasks) of the job at each scale, where reported
+            "tasks": {scale: _extra_value(by_scale.get(scale), "tasks") for scale in scales},
         }
         rows_out.append(row)
         cells = [workload, system, str(workers)]
@@ -379,9 +392,11 @@ def scaling_report(summaries: Sequence[dict], scales: Sequence[int]) -> tuple[st
             growth = row["memory_growth"][scale]
             suffix = f" (x{growth:.2f})" if growth is not None and scale != scales[0] else ""
             cells.append(_cell(by_scale.get(scale), "peak_memory_mib") + suffix)
+        cells.append(" / ".join(_format_tasks(row["tasks"][scale]) for scale in scales))
         table_rows.append(cells)
     headers = ["workload", "system", "workers"]
     headers += [f"job_s {scale}x" for scale in scales] + [f"MiB {scale}x" for scale in scales]
+    headers.append("tasks " + " / ".join(f"{scale}x" for scale in scales))
     title = (
         "Scaling: median job time and peak memory per data scale "
         f"(growth vs {scales[0]}x in parentheses)"

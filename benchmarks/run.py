@@ -31,7 +31,7 @@ import psutil
 from benchmarks import markdown, report, targets
 from benchmarks.corpus import ensure_corpus, ensure_replicated
 from benchmarks.harness import RunRecord, probe_system, run_fresh_process
-from benchmarks.runner import SYSTEMS, parse_settings
+from benchmarks.runner import BASELINE_SYSTEM, SYSTEMS, parse_settings
 from benchmarks.workloads import (
     WORKLOAD_NAMES,
     WORKLOAD_TIMEOUTS_S,
@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path, default=BENCHMARKS_DIR / "results")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG chart")
     parser.add_argument(
+        "--sparkish-baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help=f"also run the system {BASELINE_SYSTEM}: the sparkish package of CHECKOUT (e.g. "
+        "a git worktree of the commit before a change) with this harness's jobs, and check "
+        "that sparkish is no slower on any workload",
+    )
+    parser.add_argument(
         "--readme",
         type=Path,
         help="also write the Markdown tables into this file between the lines "
@@ -187,6 +195,7 @@ def prepare_workload(
         return params, None
     if name != "wordcount":
         return params, expected_pairs(params)
+    data_dir = data_dir.resolve()  # runners start in another working directory
     corpus = ensure_corpus(
         data_dir / f"wordcount-{size}", bytes_per_file=params.corpus_bytes_per_file
     )
@@ -239,6 +248,7 @@ class _Session:
                 timeout_for(self.args, params.name),
                 run_index=index,
                 sparkish_conf=parse_settings(self.args.sparkish_conf),
+                sparkish_from=self.args.sparkish_baseline if system == BASELINE_SYSTEM else None,
             )
             if record.status == "crash" and record.phase in ("import", "startup"):
                 self.start_failures[system] = record.error
@@ -255,28 +265,32 @@ class _Session:
         return record
 
 
-def _probe_all(systems: Sequence[str]) -> dict[str, dict]:
+def _probe_all(args: argparse.Namespace) -> dict[str, dict]:
     info = {}
-    for system in systems:
-        info[system] = probe_system(system)
+    for system in args.systems:
+        if system == BASELINE_SYSTEM:
+            info[system] = probe_system(system, sparkish_from=str(args.sparkish_baseline))
+            info[system]["commit"] = _git_commit(args.sparkish_baseline)
+        else:
+            info[system] = probe_system(system)
         state = info[system].get("version") if info[system].get("available") else "SKIPPED"
         _log(f"{system}: {state} {info[system].get('note', '')}".rstrip())
     return info
 
 
-def _git_commit() -> str:
-    """The repository's commit, with ``-dirty`` if tracked files differ from it."""
+def _git_commit(checkout: Path = BENCHMARKS_DIR) -> str:
+    """The commit of ``checkout``, with ``-dirty`` if tracked files differ from it."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=BENCHMARKS_DIR,
+            cwd=checkout,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         changed = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=BENCHMARKS_DIR,
+            cwd=checkout,
             capture_output=True,
             text=True,
             check=True,
@@ -309,7 +323,7 @@ def _document(args: argparse.Namespace, mode: str, info: dict, session: _Session
 def run_comparison(args: argparse.Namespace) -> dict[str, Any]:
     """The comparison mode: every workload on every system, ``args.runs`` times, interleaved."""
     size = "tiny" if args.tiny else "full"
-    info = _probe_all(args.systems)
+    info = _probe_all(args)
     prepared = {name: prepare_workload(name, size, 1, args.data_dir) for name in args.workloads}
     session = _Session(args, info)
     output_json = args.output_dir / "latest.json"
@@ -364,7 +378,7 @@ def run_comparison(args: argparse.Namespace) -> dict[str, Any]:
 def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
     """The scaling mode: each workload at every data scale and (for frameworks) worker count."""
     size = "tiny" if args.tiny else "full"
-    info = _probe_all(args.systems)
+    info = _probe_all(args)
     prepared = {
         (name, scale): prepare_workload(name, size, scale, args.data_dir)
         for name in args.workloads
@@ -414,6 +428,13 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     args = build_parser().parse_args(argv)
     args.argv = list(argv)
+    if args.sparkish_baseline:
+        if not (args.sparkish_baseline / "sparkish" / "__init__.py").is_file():
+            build_parser().error(f"{args.sparkish_baseline} holds no sparkish package")
+        if BASELINE_SYSTEM not in args.systems:
+            args.systems.append(BASELINE_SYSTEM)
+    elif BASELINE_SYSTEM in args.systems:
+        build_parser().error(f"{BASELINE_SYSTEM} needs --sparkish-baseline CHECKOUT")
     if args.readme:
         try:
             markdown.check_markers(args.readme)

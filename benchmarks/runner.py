@@ -9,8 +9,9 @@ Lines starting with ``PHASE_MARKER`` report each phase as it completes.
     python -m benchmarks.runner --system dask --workers 2 --params '{"name": "pi", "n": 1000,
         "map_partitions": 8}'
     python -m benchmarks.runner --probe sparkish
+    python -m benchmarks.runner --probe sparkish-baseline --sparkish-from /tmp/sparkish-before
 
->>> SYSTEMS
+>>> SYSTEMS[:6]
 ('python', 'pyspark', 'dask', 'dask-processes', 'pysparkling', 'sparkish')
 """
 
@@ -22,7 +23,9 @@ import json
 import multiprocessing
 import os
 import pickle
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -35,7 +38,18 @@ RESULT_MARKER = "BENCHMARK-RESULT "
 PHASE_MARKER = "BENCHMARK-PHASE "
 # The phases a runner goes through, in order; plain Python has no import/startup/stop.
 PHASES = ("import", "startup", "job", "stop", "check")
-SYSTEMS = ("python", "pyspark", "dask", "dask-processes", "pysparkling", "sparkish")
+#: sparkish from another checkout (``--sparkish-from``): the same jobs before a change.
+BASELINE_SYSTEM = "sparkish-baseline"
+SYSTEMS = (
+    "python",
+    "pyspark",
+    "dask",
+    "dask-processes",
+    "pysparkling",
+    "sparkish",
+    BASELINE_SYSTEM,
+)
+SPARKISH_SYSTEMS = ("sparkish", BASELINE_SYSTEM)
 #: sparkish.conf.SUBMIT_CONF_VARIABLE (not imported: the import of sparkish is a timed phase).
 SUBMIT_CONF_VARIABLE = "SPARKISH_SUBMIT_CONF"
 FRAMEWORK_MODULES = {
@@ -45,6 +59,7 @@ FRAMEWORK_MODULES = {
     "dask-processes": "dask.bag",
     "pysparkling": "pysparkling",
     "sparkish": "sparkish",
+    BASELINE_SYSTEM: "sparkish",
 }
 
 
@@ -102,7 +117,7 @@ def probe(system: str) -> dict[str, Any]:
         module = importlib.import_module(module_name)
     except Exception as error:
         return {"available": False, "note": f"import {module_name} failed: {error!r}"}
-    if system in ("pyspark", "sparkish") and not hasattr(module, "SparkContext"):
+    if system in ("pyspark", *SPARKISH_SYSTEMS) and not hasattr(module, "SparkContext"):
         where = getattr(module, "__file__", None) or ", ".join(
             sorted(set(getattr(module, "__path__", [])))
         )
@@ -110,7 +125,10 @@ def probe(system: str) -> dict[str, Any]:
     version = getattr(module, "__version__", None)
     if version is None and system.startswith("dask"):
         version = importlib.import_module("dask").__version__
-    return {"available": True, "version": str(version)}
+    found = {"available": True, "version": str(version)}
+    if system == BASELINE_SYSTEM:  # which checkout it really is
+        found["from"] = os.path.dirname(os.path.realpath(module.__file__))
+    return found
 
 
 # --- per-system measurement -------------------------------------------------------------------
@@ -351,6 +369,7 @@ def measure(system: str, params: WorkloadParams, workers: int) -> dict[str, Any]
         "python": _measure_python,
         "pyspark": lambda p, w: _measure_rdd("pyspark", p, w),
         "sparkish": lambda p, w: _measure_rdd("sparkish", p, w),
+        BASELINE_SYSTEM: lambda p, w: _measure_rdd("sparkish", p, w),
         "dask": _measure_dask_distributed,
         "dask-processes": _measure_dask_processes,
         "pysparkling": _measure_pysparkling,
@@ -373,6 +392,28 @@ def _driver_max_rss_mib() -> float | None:
         return None
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return round(kib / 1024, 1)
+
+
+def import_sparkish_from(checkout: str) -> str:
+    """Make ``import sparkish`` (here and in sparkish's workers) load ``checkout``/sparkish.
+
+    Only the ``sparkish`` package is taken from the checkout, through a directory holding a link
+    to it, put first on ``sys.path`` (sparkish starts its workers with this ``sys.path``) and
+    made the working directory; the benchmark code stays this repository's. Returns that
+    directory (the caller removes it).
+    """
+    package = os.path.join(os.path.abspath(checkout), "sparkish")
+    if not os.path.isfile(os.path.join(package, "__init__.py")):
+        raise ValueError(f"{checkout} holds no sparkish package (no sparkish/__init__.py)")
+    if "sparkish" in sys.modules:
+        raise RuntimeError("sparkish was imported before --sparkish-from took effect")
+    links = tempfile.mkdtemp(prefix="sparkish-baseline-")
+    os.symlink(package, os.path.join(links, "sparkish"))
+    sys.path.insert(0, links)
+    # sparkish's workers run `python -m sparkish.worker.main` in this working directory, and
+    # -m puts the working directory first on their path: it must not be this repository.
+    os.chdir(links)
+    return links
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -408,9 +449,26 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a setting for sparkish's SparkConf (repeatable; ignored by other systems)",
     )
+    parser.add_argument(
+        "--sparkish-from",
+        metavar="CHECKOUT",
+        help=f"the checkout whose sparkish package {BASELINE_SYSTEM} runs",
+    )
     args = parser.parse_args(argv)
-    if args.system == "sparkish" and args.sparkish_conf:
+    if args.system in SPARKISH_SYSTEMS and args.sparkish_conf:
         os.environ[SUBMIT_CONF_VARIABLE] = json.dumps(parse_settings(args.sparkish_conf))
+    baseline = BASELINE_SYSTEM in (args.system, args.probe)
+    if baseline != bool(args.sparkish_from):
+        parser.error(f"--sparkish-from goes with {BASELINE_SYSTEM}, and only with it")
+    links = import_sparkish_from(args.sparkish_from) if baseline else None
+    try:
+        return _run(parser, args)
+    finally:
+        if links:
+            shutil.rmtree(links)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.probe:
         print(RESULT_MARKER + json.dumps(probe(args.probe)), flush=True)
         return 0

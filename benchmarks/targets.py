@@ -30,6 +30,7 @@ from benchmarks.report import (
     format_seconds,
     median_of,
 )
+from benchmarks.runner import BASELINE_SYSTEM
 
 ISSUE = "issue 13"
 WORKLOADS_MD = "WORKLOADS.md"
@@ -143,6 +144,17 @@ def _time_targets(
                 multiple,
                 reference,
                 f"plain Python {format_seconds(reference)} s",
+            )
+        )
+    baseline_time = median_of(find_summary(summaries, workload, BASELINE_SYSTEM))
+    if find_summary(summaries, workload, BASELINE_SYSTEM) is not None:
+        goals.append(
+            (
+                f"{workload}: {focus} <= {focus} before (no regression)",
+                ISSUE,
+                1.0,
+                baseline_time,
+                f"before {format_seconds(baseline_time)} s",
             )
         )
     for target, source, limit, denominator, against in goals:

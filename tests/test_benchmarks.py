@@ -541,6 +541,54 @@ def test_harness_sparkish_oversubscribed_counts_dask_tasks_and_writes_readme_tab
     )
 
 
+@pytest.mark.cluster
+def test_baseline_sparkish_runs_from_its_own_checkout_in_driver_and_workers(
+    tmp_path: Path,
+) -> None:
+    available, reason = _sparkish_available()
+    _require(available, reason)
+    # The "checkout before a change": a copy of sparkish whose worker package records every
+    # process that imports it, and whose version tells the driver's import apart.
+    checkout = tmp_path / "before"
+    shutil.copytree(
+        REPO_ROOT / "sparkish", checkout / "sparkish", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (checkout / "sparkish" / "_version.py").write_text('__version__ = "0.0.0+before"\n')
+    marker = tmp_path / "worker-imports.txt"
+    with open(checkout / "sparkish" / "worker" / "__init__.py", "a") as handle:
+        handle.write(
+            "\nimport os as _os\n"
+            "with open(_os.environ['BENCHMARK_TEST_MARKER'], 'a') as _marker:\n"
+            "    _marker.write(f'{_os.getpid()}\\n')\n"
+        )
+    env = harness.runner_environment()
+    env["BENCHMARK_TEST_MARKER"] = str(marker)
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.run", "--tiny", "--runs", "1",
+            "--workloads", "bucket", "--systems", "python,sparkish",
+            "--sparkish-baseline", str(checkout), "--output-dir", str(tmp_path / "results"),
+            "--data-dir", str(tmp_path / "data"), "--no-plot",
+        ],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document = json.loads((tmp_path / "results" / "latest.json").read_text())
+    probe = document["systems"][runner.BASELINE_SYSTEM]
+    assert probe["version"] == "0.0.0+before"
+    assert probe["from"] == str((checkout / "sparkish").resolve())
+    statuses = {(r["system"], r["status"]) for r in document["runs"]}
+    assert statuses == {("python", "ok"), ("sparkish", "ok"), (runner.BASELINE_SYSTEM, "ok")}
+    processes = {r["system"]: set(r["process_ids"]) for r in document["runs"]}
+    # the baseline's driver and both its workers imported the copy; the sparkish run did not
+    importers = {int(pid) for pid in marker.read_text().split()}
+    assert len(importers & processes[runner.BASELINE_SYSTEM]) >= 3
+    assert not importers & processes["sparkish"]
+    verdicts = {t["target"]: t["verdict"] for t in document["targets"]}
+    assert verdicts["bucket: sparkish <= sparkish before (no regression)"] in ("PASS", "FAIL")
+    assert "sparkish before" in (tmp_path / "results" / "latest.md").read_text()
+
+
 def test_timed_out_runs_are_timeouts_in_the_report(tmp_path: Path) -> None:
     code, stdout, stderr = _run_harness(
         tmp_path, "--tiny", "--runs", "1", "--workloads", "bucket-xl", "--systems", "python",
@@ -614,4 +662,4 @@ def test_scaling_mode_tiny(tmp_path: Path) -> None:
     rows = {(row["workload"], row["system"], row["workers"]) for row in document["scaling"]}
     assert ("bucket-xl", "pysparkling", 2) in rows
     assert (tmp_path / "results" / "scaling.png").read_bytes().startswith(PNG_MAGIC)
-    assert "job_s 2x" in stdout
+    assert "job_s 2x" in stdout and "tasks 1x / 2x" in stdout
