@@ -114,6 +114,8 @@ class JobRunner:
         #: Whether tasks count their metrics (``sparkish.metrics.enabled``).
         self.collect_metrics = True
         self.closed = False
+        #: Task keys of the jobs cancelled so far, whose tasks may still run on a worker.
+        self.cancelled_keys: set = set()
         self._lock = threading.Lock()
 
     def new_graph(self, local_properties: Mapping[str, Any] | None = None) -> GraphBuilder:
@@ -315,6 +317,7 @@ class JobRunner:
             targets = [record for record in self.active.values() if predicate(record)]
         for record in targets:
             record.cancelled_reason = reason
+            self.cancelled_keys.update(record.keys)
             unfinished = [future for future in record.held_futures if not future.done()]
             if record.futures or unfinished:
                 self.client.cancel(record.futures + unfinished, reason=reason, force=True)
@@ -329,8 +332,12 @@ class JobRunner:
         return len(targets)
 
     def close(self, reason: str) -> None:
-        """Cancel every running job; nothing is killed or submitted afterwards."""
+        """Cancel every running job and kill the local workers still running a cancelled task
+        (the context is going away: no grace period); nothing is killed or submitted
+        afterwards."""
         self.cancel(lambda record: True, reason)
+        if self.cancelled_keys:
+            self._kill_workers_running(frozenset(self.cancelled_keys), announce=False)
         self.closed = True
 
     def _drain(self, record: JobRecord, futures: list, timeout: float = 60.0) -> None:
@@ -352,7 +359,7 @@ class JobRunner:
             time.sleep(0.1)
         logger.warning("tasks of failed job %s still run after %.0f s", record.job_id, timeout)
 
-    def _kill_workers_running(self, keys: frozenset) -> None:
+    def _kill_workers_running(self, keys: frozenset, announce: bool = True) -> None:
         cluster = self.cluster
         if cluster is None or self.closed:
             return
@@ -362,7 +369,8 @@ class JobRunner:
             return
         for address, (pid, executing) in running.items():
             if keys.intersection(executing):
-                logger.warning("killing worker %s, which still runs a cancelled task", address)
+                log = logger.warning if announce else logger.info
+                log("killing worker %s, which still runs a cancelled task", address)
                 cluster.kill_worker(pid, cancelling=True)
 
     def _notify(self, event: str, record: JobRecord) -> None:
