@@ -1038,8 +1038,10 @@ def _report_interrupted_jobs_briefly() -> None:
             # Stop now, while the interpreter is whole: at exit Python shuts its thread pools
             # down before running atexit handlers, and the scheduler in this process would
             # log a failure for every message its workers send in between.
+            # In a REPL (or ``python -i``) the session goes on with the context.
             active = SparkContext._active_spark_context
-            if active is not None:
+            interactive = sys.flags.interactive or hasattr(sys, "ps1")
+            if active is not None and not interactive:
                 with contextlib.suppress(Exception):
                     active.stop()
             return

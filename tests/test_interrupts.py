@@ -120,3 +120,32 @@ def test_stopping_after_a_shuffle_prints_nothing(tmp_path, records):
     assert process.returncode == 0
     assert stdout.split() == [str(records)]
     assert stderr == ""
+
+
+def test_ctrl_c_in_the_python_repl_keeps_the_context(tmp_path):
+    marker = tmp_path / "map-task-started"
+    root = str(Path(__file__).resolve().parent.parent)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-i", "-q"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert process.stdin is not None
+    session = PREAMBLE.replace("marker = sys.argv[1]", f"marker = {str(marker)!r}")
+    process.stdin.write(session + "\ninterrupted_shuffle()\n")
+    process.stdin.flush()
+    _interrupt_when_map_tasks_run(process, marker)
+    process.stdin.write("print('after', sc.parallelize([1, 2], 2).sum())\nsc.stop()\n")
+    process.stdin.flush()
+    stdout, stderr = process.communicate("", timeout=120)
+    assert "KeyboardInterrupt: cancelled job 0 (collect at <stdin>:" in stderr
+    assert "Traceback" not in stderr, stderr
+    assert stdout.split() == ["after", "3"]
