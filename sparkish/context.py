@@ -646,7 +646,7 @@ class SparkContext(InteropSources):
         for rdd in rdds:
             if rdd.context is not self:
                 raise ValueError("union: all RDDs must belong to this SparkContext")
-        return RDD(self, UnionOf(rdds))
+        return RDD(self, UnionOf(rdds, keeps_partitioner=False))
 
     def textFile(
         self, name: str, minPartitions: int | None = None, use_unicode: bool = True

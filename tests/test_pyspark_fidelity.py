@@ -137,3 +137,117 @@ def test_self_join_of_a_custom_partitioned_rdd_is_hash_partitioned(sc, pyspark_s
 
     ours, theirs = both(sc, pyspark_sc, program)
     assert ours == theirs
+
+
+# --------------------------------------------------------------------------- partition counts
+
+
+def _group_lists(groups):
+    return [sorted(group) for group in groups]
+
+
+def _seq_into_dict(d, value):
+    d[value] = d.get(value, 0) + 1
+    return d
+
+
+def _merge_counts(a, b):
+    for key, count in b.items():
+        a[key] = a.get(key, 0) + count
+    return a
+
+
+def derived_rdds(sc) -> dict:
+    """RDDs whose partition counts PySpark derives from their parents, many from RDDs without
+    partitions (``emptyRDD``: 0 partitions; a ``union`` leaves those out when it lines up
+    partitioned members)."""
+    empty = sc.emptyRDD()
+    pairs = sc.parallelize([(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)], 2)
+    other = sc.parallelize([(1, "b"), (4, "b"), (6, "b")], 3)
+    third = sc.parallelize([(2, "c"), (5, "c")], 1)
+    hashed = pairs.partitionBy(2)
+    by_half = pairs.partitionBy(2, lambda key: key // 2)
+    return {
+        "aggregateByKey": empty.map(lambda kv: (kv[0], 1)).aggregateByKey(
+            {}, _seq_into_dict, _merge_counts
+        ),
+        "distinct-flatMapValues-zipWithIndex": empty.distinct()
+        .flatMapValues(lambda v: [])
+        .zipWithIndex(),
+        "groupWith-after-distinct": empty.distinct()
+        .groupWith(pairs, other)
+        .mapValues(_group_lists),
+        "groupWith-leftOuterJoin": empty.distinct()
+        .groupWith(pairs, other)
+        .mapValues(_group_lists)
+        .leftOuterJoin(third, 1),
+        "reduceByKey": empty.reduceByKey(lambda a, b: a + b),
+        "reduceByKey(3)": empty.reduceByKey(lambda a, b: a + b, 3),
+        "groupByKey": empty.groupByKey(),
+        "partitionBy(None)": empty.partitionBy(None),
+        "partitionBy(0)": empty.partitionBy(0),
+        "foldByKey": empty.foldByKey(0, lambda a, b: a + b),
+        "distinct-distinct": empty.distinct().distinct(),
+        "sortByKey": empty.sortByKey(),
+        "sortByKey(False, 3)": empty.sortByKey(False, 3),
+        "sortBy": empty.sortBy(lambda x: x),
+        "repartitionAndSortWithinPartitions": empty.repartitionAndSortWithinPartitions(),
+        "groupBy": empty.groupBy(lambda x: x),
+        "join-empty": empty.join(empty),
+        "join-pairs": empty.join(pairs),
+        "cogroup-empty": empty.cogroup(empty),
+        "leftOuterJoin(0)": empty.leftOuterJoin(empty, 0),
+        "subtract": pairs.subtract(empty),
+        "subtractByKey": empty.subtractByKey(pairs),
+        "intersection-empty": empty.intersection(empty),
+        "intersection-pairs": empty.intersection(pairs),
+        "union": empty.union(pairs),
+        "sc.union-empty": sc.union([empty, empty]),
+        "sc.union-partitioned": sc.union([hashed, empty, hashed]),
+        "sc.union-reduceByKey": sc.union([hashed, hashed]).reduceByKey(lambda a, b: a + b),
+        "union-partitioned-empty-partitioned": hashed.union(empty).union(hashed),
+        "union-partitioned-empty-reduceByKey": hashed.union(empty)
+        .union(hashed)
+        .reduceByKey(lambda a, b: a + b),
+        "union-empty-reduced": empty.reduceByKey(lambda a, b: a + b).union(hashed),
+        "groupWith-partitioned-empty": hashed.groupWith(empty, hashed).mapValues(_group_lists),
+        "groupWith-custom": by_half.groupWith(by_half, empty).mapValues(_group_lists),
+        "join-other-count": hashed.join(pairs.partitionBy(3)),
+        "cartesian": empty.cartesian(pairs),
+        "coalesce": empty.coalesce(3),
+        "repartition": empty.repartition(3),
+        "zipWithUniqueId": empty.zipWithUniqueId(),
+        "parallelize-empty-reduceByKey": sc.parallelize([], 3).reduceByKey(lambda a, b: a + b),
+    }
+
+
+def _layout(rdd) -> tuple:
+    partitioner = rdd.partitioner
+    return (
+        rdd.getNumPartitions(),
+        None if partitioner is None else partitioner.numPartitions,
+        [sorted(map(repr, part)) for part in rdd.glom().collect()],
+    )
+
+
+def test_partition_counts_and_placement_derive_as_in_pyspark(sc, pyspark_sc):
+    """Every derived RDD has PySpark's number of partitions, partitioner and records in each
+    partition."""
+    ours, theirs = both(
+        sc,
+        pyspark_sc,
+        lambda context: {name: _layout(rdd) for name, rdd in derived_rdds(context).items()},
+    )
+    differing = {name: (ours[name], theirs[name]) for name in theirs if ours[name] != theirs[name]}
+    assert not differing
+    assert theirs["aggregateByKey"] == (0, 0, [])  # the cases the issue reported
+    assert theirs["distinct-flatMapValues-zipWithIndex"] == (0, None, [])
+
+
+def test_zero_partitions_for_an_rdd_with_records_is_an_error(sc):
+    """PySpark silently drops every record when told to shuffle into 0 partitions."""
+    pairs = sc.parallelize([(1, 1)], 2)
+    with pytest.raises(ValueError, match=r"RDD.reduceByKey: numPartitions must be positive"):
+        pairs.reduceByKey(lambda a, b: a + b, 0)
+    with pytest.raises(ValueError, match=r"RDD.cogroup: numPartitions must be positive"):
+        sc.emptyRDD().cogroup(pairs, 0)

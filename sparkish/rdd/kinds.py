@@ -72,7 +72,12 @@ class RDDKind:
     parents : sequence of RDD
         The RDDs it is computed from (its lineage).
     partitioner : Partitioner or None
-        How its pairs are partitioned by key, if known.
+        How its pairs are partitioned by key, if known (``RDD.partitioner``).
+    layout_partitioner : Partitioner or None
+        The partitioner Spark itself knows the partitions by (the JVM side of PySpark), which
+        decides whether a union lines its members' partitions up. It is ``partitioner`` unless
+        given: they differ only after a union, where PySpark's Python side drops the partitioner
+        that Spark keeps (a member without partitions, ``SparkContext.union``).
     """
 
     label = "RDD"
@@ -87,10 +92,12 @@ class RDDKind:
         num_partitions: int,
         parents: Sequence[RDDCore] = (),
         partitioner: Partitioner | None = None,
+        layout_partitioner: Partitioner | None = None,
     ) -> None:
         self.num_partitions = num_partitions
         self.parents = tuple(parents)
         self.partitioner = partitioner
+        self.layout_partitioner = partitioner if layout_partitioner is None else layout_partitioner
 
     def build_node(self, owner: RDDCore) -> Node:
         """The plan computing ``owner``'s partitions from its parents' plans."""
@@ -286,7 +293,8 @@ class Pipelined(RDDKind):
         barrier: bool = False,
     ) -> None:
         partitioner = parent.partitioner if preserves_partitioning else None
-        super().__init__(parent.getNumPartitions(), (parent,), partitioner)
+        layout = parent._kind.layout_partitioner if preserves_partitioning else None
+        super().__init__(parent.getNumPartitions(), (parent,), partitioner, layout)
         self.operation = operation
         self.function = function
         self.user_function = user_function
@@ -321,25 +329,45 @@ class Pipelined(RDDKind):
 class UnionOf(RDDKind):
     """The partitions of several RDDs, one after the other.
 
-    When all of them share one partitioner, partition ``i`` of the union instead chains
-    partition ``i`` of each, keeping the partitioner (like Spark's partitioner-aware union).
+    As in Spark, when every member with partitions has the same (layout) partitioner, partition
+    ``i`` of the union instead chains partition ``i`` of each (a partitioner-aware union);
+    members without partitions are left out of that decision.
+
+    Parameters
+    ----------
+    rdds : sequence of RDD
+        The members, in order.
+    keeps_partitioner : bool
+        Whether the union takes its members' partitioner when they all have the same one and it
+        lines their partitions up, as PySpark's ``RDD.union`` does (``SparkContext.union`` never
+        sets one).
     """
 
     label = "UnionRDD"
     operation = "union"
 
-    def __init__(self, rdds: Sequence[RDDCore]) -> None:
-        partitioner = rdds[0].partitioner
-        aware = partitioner is not None and all(rdd.partitioner == partitioner for rdd in rdds)
+    def __init__(self, rdds: Sequence[RDDCore], keeps_partitioner: bool = True) -> None:
+        with_partitions = [rdd for rdd in rdds if rdd.getNumPartitions() > 0]
+        layouts = [rdd._kind.layout_partitioner for rdd in with_partitions]
+        aware = bool(layouts) and layouts[0] is not None and all(p == layouts[0] for p in layouts)
         if aware:
-            count = rdds[0].getNumPartitions()
+            count = with_partitions[0].getNumPartitions()
         else:
             count = sum(rdd.getNumPartitions() for rdd in rdds)
-        super().__init__(count, rdds, partitioner if aware else None)
+        first = rdds[0]
+        shared = first.partitioner
+        keeps = (
+            keeps_partitioner
+            and all(rdd.partitioner == shared for rdd in rdds)
+            and first.getNumPartitions() == count
+        )
+        super().__init__(count, rdds, shared if keeps else None, layouts[0] if aware else None)
         self.aware = aware
 
     def build_node(self, owner: RDDCore) -> Node:
         nodes = [member._node() for member in self.members()]
+        if self.aware:  # members without partitions have nothing to line up
+            nodes = [node for node in nodes if node.num_partitions > 0]
         union = Union(nodes)
         if not self.aware:
             return union
@@ -466,7 +494,9 @@ class CheckpointFiles(RDDKind):
     """
 
     def __init__(self, original: RDDKind, provider: Provider, directory: str) -> None:
-        super().__init__(original.num_partitions, (), original.partitioner)
+        super().__init__(
+            original.num_partitions, (), original.partitioner, original.layout_partitioner
+        )
         self.label = original.label
         self.operation = original.operation
         self.provider = provider

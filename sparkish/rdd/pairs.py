@@ -50,13 +50,25 @@ class KeyValueOperations(Actions[T]):
 
     # ------------------------------------------------------------------ the shuffle primitive
     def _reduce_partitions(self, parent: RDDCore, numPartitions: int | None, operation: str) -> int:
-        """The number of reduce partitions: the one given, else the default parallelism if it
-        is configured, else the parent's number of partitions."""
+        """The number of reduce partitions, as PySpark's ``_defaultReducePartitions``: the one
+        given, else the default parallelism if it is configured, else the parent's number of
+        partitions (0 for an RDD without partitions, such as ``sc.emptyRDD()``).
+
+        An explicit 0 is accepted only for a parent without partitions: PySpark would silently
+        drop every record of a parent that has some.
+        """
+        parent_count = parent.getNumPartitions()
         if numPartitions is not None:
-            return require_int(numPartitions, f"RDD.{operation}", "numPartitions")
+            count = require_int(numPartitions, f"RDD.{operation}", "numPartitions", minimum=0)
+            if count == 0 and parent_count > 0:
+                raise ValueError(
+                    f"RDD.{operation}: numPartitions must be positive for an RDD with "
+                    f"partitions, got 0 (PySpark would silently drop every record)"
+                )
+            return count
         if self._runtime.settings.get("spark.default.parallelism") is not None:
             return self.ctx.defaultParallelism
-        return parent.getNumPartitions() or 1
+        return parent_count
 
     def _shuffle(
         self,
