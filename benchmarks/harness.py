@@ -36,8 +36,10 @@ _STRAGGLER_GRACE_S = 3.0
 
 # Outcome of one run. "ok": finished and the checksum matched; "wrong": finished, checksum did
 # not match; "crash": the runner reported an error or died; "timeout": killed after timeout_s;
-# "skipped": not run (system unavailable or failed to start in an earlier run).
-STATUSES = ("ok", "wrong", "crash", "timeout", "skipped")
+# "memory": killed when its process tree went over the memory limit; "skipped": not run (system
+# unavailable or failed to start in an earlier run).
+STATUSES = ("ok", "wrong", "crash", "timeout", "memory", "skipped")
+GIB = 1024**3
 
 
 @dataclass
@@ -253,6 +255,39 @@ def probe_system(
     return parsed
 
 
+def _wait_or_kill(
+    process: subprocess.Popen[bytes],
+    sampler: TreeMemorySampler,
+    timeout_s: float,
+    memory_limit_bytes: int | None,
+) -> str:
+    """Wait for the runner; kill its tree on timeout or over the memory limit.
+
+    Returns "" when the runner ended by itself, else "timeout" or "memory".
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            process.wait(timeout=max(0.0, min(remaining, sampler.interval_s)))
+            return ""
+        except subprocess.TimeoutExpired:
+            pass
+        if memory_limit_bytes is not None and sampler.peak_bytes > memory_limit_bytes:
+            reason = "memory"
+        elif time.monotonic() >= deadline:
+            reason = "timeout"
+        else:
+            continue
+        sampler.sample()
+        # The runner leads its own session, so its process group holds everything it started;
+        # it has not been reaped yet, so the group id is still ours.
+        os.killpg(process.pid, signal.SIGKILL)
+        _kill_all(sampler.live_descendants())
+        process.wait()
+        return reason
+
+
 def run_fresh_process(
     system: str,
     params: WorkloadParams,
@@ -263,6 +298,7 @@ def run_fresh_process(
     sample_interval_s: float = SAMPLE_INTERVAL_S,
     sparkish_conf: dict[str, str] | None = None,
     sparkish_from: str | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> RunRecord:
     """Measure ``system`` on ``params`` in a new process and check its result.
 
@@ -270,7 +306,9 @@ def run_fresh_process(
     process tree is killed after ``timeout_s`` seconds and the run recorded as "timeout".
     ``sparkish_conf`` settings reach every ``SparkConf`` of a sparkish run (e.g.
     ``{"sparkish.metrics.enabled": "false"}``). ``sparkish_from`` is the checkout whose sparkish
-    the baseline system runs.
+    the baseline system runs. A process tree whose sampled memory goes over
+    ``memory_limit_bytes`` is killed and the run recorded as "memory", before it can push a
+    shared machine into swapping or its out-of-memory killer.
     """
     record = RunRecord(system, params.name, params.size, params.scale, workers, run_index)
     arguments = [
@@ -289,17 +327,8 @@ def run_fresh_process(
     process, stdout_file, stderr_file = _spawn_runner(arguments)
     sampler = TreeMemorySampler(process.pid, sample_interval_s)
     sampler.start()
-    timed_out = False
     try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        sampler.sample()
-        # The runner leads its own session, so its process group holds everything it started;
-        # it has not been reaped yet, so the group id is still ours.
-        os.killpg(process.pid, signal.SIGKILL)
-        _kill_all(sampler.live_descendants())
-        process.wait()
+        killed_for = _wait_or_kill(process, sampler, timeout_s, memory_limit_bytes)
     finally:
         sampler.stop()
     record.wall_s = time.perf_counter() - started
@@ -322,13 +351,19 @@ def run_fresh_process(
     stdout_file.close()
     stderr_file.close()
     parsed = _parse_result_line(stdout)
-    if timed_out:
+    if killed_for:
         completed = _completed_phases(stdout)
         applicable = PHASES if system != "python" else ("job", "check")
-        record.status = "timeout"
+        record.status = killed_for
         record.startup_s = completed.get("startup")
         record.phase = next((phase for phase in applicable if phase not in completed), "")
-        record.error = f"killed after {timeout_s:g} s"
+        if killed_for == "timeout":
+            record.error = f"killed after {timeout_s:g} s"
+        else:
+            record.error = (
+                f"killed when its process tree reached {sampler.peak_bytes / GIB:.2f} GiB, over "
+                f"the memory limit of {(memory_limit_bytes or 0) / GIB:g} GiB"
+            )
         record.stderr_tail = _tail(stderr)
         return record
     if parsed is None:

@@ -42,11 +42,15 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
-def job_cell(summary: dict | None, timeout_s: float | None = None) -> str:
+def job_cell(
+    summary: dict | None, timeout_s: float | None = None, memory_limit_gib: float | None = None
+) -> str:
     """Median job seconds, or what happened instead (``timeout (600 s)``, ``crash``).
 
     >>> job_cell({"job_s": None, "statuses": {"timeout": 2}}, 600)
     'timeout (600 s)'
+    >>> job_cell({"job_s": None, "statuses": {"memory": 1}}, 600, 12)
+    'memory (over 12 GiB)'
     >>> job_cell({"job_s": {"median": 1.5}, "statuses": {"ok": 1, "timeout": 1}}, 60)
     '1.50 (1 of 2 timeout)'
     """
@@ -60,6 +64,8 @@ def job_cell(summary: dict | None, timeout_s: float | None = None) -> str:
             word = status if count == runs else f"{count} of {runs} {status}"
             if status == "timeout" and timeout_s is not None:
                 word += f" ({timeout_s:g} s)"
+            if status == "memory" and memory_limit_gib is not None:
+                word += f" (over {memory_limit_gib:g} GiB)"
             words.append(word)
         return ", ".join(words) or "–"
     text = format_seconds(summary["job_s"]["median"])
@@ -136,7 +142,8 @@ def comparison_markdown(
         timeout = timeouts.get(workload)
         row = [workload_label(workload, size)]
         for system in systems:
-            cell = job_cell(find_summary(summaries, workload, system), timeout)
+            summary = find_summary(summaries, workload, system)
+            cell = job_cell(summary, timeout, config.get("memory_limit_gib"))
             row.append(f"**{cell}**" if system == focus else cell)
         if focus_measured:
             workload_ratios = ratios.get(workload, {})

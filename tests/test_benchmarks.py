@@ -418,6 +418,17 @@ def test_task_counter_counts_the_tasks_workers_ran() -> None:
         assert task_counter.tasks_counted(client) == 0
 
 
+def test_a_run_over_the_memory_limit_is_killed_and_recorded() -> None:
+    endless = replace(workload_params("pi", "tiny"), n=10**12)
+    record = run_fresh_process("python", endless, 1, None, timeout_s=120, memory_limit_bytes=1)
+    assert record.status == "memory"
+    assert record.phase == "job" and record.wall_s is not None and record.wall_s < 60
+    assert "over the memory limit of" in record.error
+    assert not psutil.pid_exists(record.process_ids[0]) or (
+        psutil.Process(record.process_ids[0]).status() == psutil.STATUS_ZOMBIE
+    )
+
+
 def test_bad_arguments_name_the_problem(tmp_path: Path) -> None:
     code, _, stderr = _run_harness(tmp_path, "--workloads", "wordcount,nope")
     assert code == 2
