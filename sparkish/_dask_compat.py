@@ -73,6 +73,7 @@ __all__ = [
     "log_task_event",
     "read_output_partition",
     "set_current_task_metadata",
+    "worker_memory_limit",
     "write_input_partition",
 ]
 
@@ -117,6 +118,16 @@ def set_current_task_metadata(name: str, value: Any) -> bool:
         return False
     task_state.metadata[name] = value
     return True
+
+
+def worker_memory_limit() -> int | None:
+    """The memory limit of the worker running this thread's task (None outside a worker or
+    without a limit)."""
+    try:
+        worker = get_worker()
+    except ValueError:
+        return None
+    return worker.memory_manager.memory_limit or None
 
 
 def log_task_event(topic: str, payload: list) -> bool:

@@ -11,6 +11,7 @@ fsspec (:func:`write_checkpoint_part`); a :class:`CheckpointPart` reads one back
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import tempfile
@@ -25,6 +26,10 @@ from .serialization import Block, dumps
 
 __all__ = ["CheckpointPart", "DiskBlock", "make_checkpoint_directory", "write_checkpoint_part"]
 
+#: Records per pickled chunk of a :class:`DiskBlock`: what is in memory at once while one is
+#: written or read.
+DISK_CHUNK_RECORDS = 4096
+
 
 def _directory() -> str:
     try:
@@ -37,7 +42,11 @@ def _directory() -> str:
 
 
 class DiskBlock:
-    """Records pickled to a local file; iterating reads them back."""
+    """Records pickled to a local file in chunks; iterating reads them back a chunk at a time.
+
+    Writing consumes the records as they come and reading yields them as they are read, so a
+    partition far larger than the worker's memory passes through it.
+    """
 
     __slots__ = ("path", "count", "nbytes", "__weakref__")
 
@@ -48,19 +57,27 @@ class DiskBlock:
 
     @classmethod
     def write(cls, records: Iterable) -> DiskBlock:
-        items = list(records)
-        payload = dumps(items)
         path = os.path.join(_directory(), f"{uuid.uuid4().hex}.pkl")
+        count = 0
+        iterator = iter(records)
         with open(path, "wb") as f:
-            f.write(payload)
-        return cls(path, len(items), len(payload))
+            while chunk := list(itertools.islice(iterator, DISK_CHUNK_RECORDS)):
+                f.write(dumps(chunk))
+                count += len(chunk)
+            nbytes = f.tell()
+        return cls(path, count, nbytes)
 
     def records(self) -> list:
-        with open(self.path, "rb") as f:
-            return pickle.load(f)
+        return list(self)
 
     def __iter__(self) -> Iterator:
-        return iter(self.records())
+        with open(self.path, "rb") as f:
+            while True:
+                try:
+                    chunk = pickle.load(f)
+                except EOFError:
+                    return
+                yield from chunk
 
     def __len__(self) -> int:
         return self.count
@@ -68,8 +85,7 @@ class DiskBlock:
     def __reduce__(self):
         # Shipped to another process as a sealed block: its readers there unpickle their own
         # copies too.
-        with open(self.path, "rb") as f:
-            return (Block, (None, f.read()))
+        return (Block, (None, dumps(self.records())))
 
     def __del__(self) -> None:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sparkish import JobCancelledError, SparkConf, SparkContext, WorkerLostError
+from sparkish import JobCancelledError, SparkConf, SparkContext, StorageLevel, WorkerLostError
 from tests import helpers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +154,75 @@ def test_the_local_master_sets_max_failures(no_context: None) -> None:
     with pytest.raises(WorkerLostError, match=r"1 times \(spark.task.maxFailures=1\)"):
         sc.parallelize(range(4), 2).map(exit_on(3)).collect()
     assert_usable(sc)
+
+
+# --------------------------------------------------------------------------- memory
+MEMORY_LIMIT = {"sparkish.local.memoryLimit": "300MiB"}
+
+
+@pytest.mark.timeout(180)
+def test_a_task_over_the_memory_limit_fails_naming_operation_partition_and_limit(
+    no_context: None,
+) -> None:
+    sc = own_context("local[1]", **MEMORY_LIMIT, **{"spark.task.maxFailures": "2"})
+
+    def hoard_on_one(x: int) -> int:
+        if x == 1:
+            hoard = [b"x" * 2**20 for _ in range(400)]  # 400 MiB, every page written
+            time.sleep(30)
+            return len(hoard)
+        return x
+
+    line = inspect.currentframe().f_lineno + 2  # type: ignore[union-attr]
+    with pytest.raises(WorkerLostError) as raised:
+        sc.parallelize(range(4), 4).map(hoard_on_one).collect()
+    message = str(raised.value)
+    assert f"RDD.map at test_worker_failures.py:{line}" in message, message
+    assert "partition 1:" in message, message
+    assert "killed: out of memory" in message, message
+    assert "300 MiB limit" in message and "sparkish.local.memoryLimit" in message, message
+    assert_usable(sc)
+
+
+def load_model_once_per_worker(x: int) -> int:
+    """A task that keeps a 185 MiB object in its worker, as tasks loading a model do: with the
+    worker's ~70 MiB, above Dask's pause threshold (80 % of 300 MiB), below the kill (95 %)."""
+    import builtins
+
+    model = getattr(builtins, "_sparkish_test_model", None)
+    if model is None:
+        model = bytearray(185 * 2**20)
+        for offset in range(0, len(model), 4096):
+            model[offset] = 1
+        builtins._sparkish_test_model = model  # type: ignore[attr-defined]
+    return x
+
+
+@pytest.mark.timeout(120)
+def test_workers_holding_memory_above_the_pause_threshold_keep_running_tasks(
+    no_context: None,
+) -> None:
+    sc = own_context("local[2]", **MEMORY_LIMIT)
+    assert sc.parallelize(range(100), 4).map(load_model_once_per_worker).count() == 100
+    assert sc.parallelize(range(100), 8).map(load_model_once_per_worker).sum() == 4950
+    assert sc._runtime.cluster.restarts == 0
+
+
+@pytest.mark.timeout(180)
+def test_a_partition_persisted_memory_and_disk_beyond_the_memory_limit_goes_to_disk(
+    no_context: None,
+) -> None:
+    sc = own_context("local[1]", **MEMORY_LIMIT)
+    count = 2_500_000  # 100-character strings: about 370 MB as Python objects
+
+    def rows(split: int):
+        return (f"{index:08d}" + "y" * 92 for index in range(count))
+
+    big = sc.parallelize([0], 1).flatMap(rows).persist(StorageLevel.MEMORY_AND_DISK)
+    assert big.count() == count
+    assert big.map(len).sum() == count * 100
+    assert big.filter(lambda line: line.startswith("0000000")).count() == 10
+    assert sc._runtime.cluster.restarts == 0
 
 
 # --------------------------------------------------------------------------- a killed driver

@@ -16,7 +16,7 @@ from ..callsite import user_frame
 from ..execution.providers import LiteralProvider, MaterializedProvider
 from ..storage import CheckpointPart, make_checkpoint_directory, write_checkpoint_part
 from ..storagelevel import StorageLevel, as_storage_level
-from ..worker.finishers import disk_materialize, materialize
+from ..worker.finishers import disk_materialize, materialize, memory_and_disk_materialize
 from ..worker.plan import Node, Source
 from .kinds import CheckpointFiles, Pipelined, RDDKind
 
@@ -282,7 +282,7 @@ class RDDCore(Generic[T]):
                 f"{self._kind.operation}-persist-rdd{self._id}-{self.ctx.applicationId}",
                 lambda: self._kind.build_node(self),
                 f"persist of {self!r}",
-                finisher=materialize if storageLevel.useMemory else disk_materialize,
+                finisher=_persisting_finisher(storageLevel),
             )
             self._runtime.materialized.append(self._materialized)
         return self
@@ -428,3 +428,11 @@ def _write_checkpoint(rdd: RDDCore) -> tuple[LiteralProvider, str]:
     finisher = partial(write_checkpoint_part, directory)
     urls = rdd._runtime.run_job(rdd._node(), finisher, None, f"checkpoint of {rdd!r}")
     return LiteralProvider([CheckpointPart(url) for url in urls]), directory
+
+
+def _persisting_finisher(level: StorageLevel) -> Callable:
+    """What a task persisting at ``level`` keeps: memory only, disk only, or memory until the
+    partition is large, then disk."""
+    if level.useMemory and level.useDisk:
+        return memory_and_disk_materialize
+    return materialize if level.useMemory else disk_materialize

@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dask.sizeof import sizeof
+
+from .._dask_compat import worker_memory_limit
 from ..io.parquet import write_parquet_task
 from ..io.writers import TaskCommitMessage, WriteJobSpec, write_task
 from ..serialization import Block
@@ -25,9 +28,15 @@ from ..storage import DiskBlock
 if TYPE_CHECKING:
     import pyarrow as pa
 
+#: A partition persisted at a level with memory and disk goes to disk once its records take
+#: more than this share of the worker's memory limit.
+MEMORY_SHARE_PER_PARTITION = 0.25
+_SIZE_CHECK_RECORDS = 1024
+
 __all__ = [
     "collect_finisher",
     "count_finisher",
+    "memory_and_disk_materialize",
     "disk_materialize",
     "drain",
     "materialize",
@@ -72,6 +81,24 @@ def materialize(split: int, records: Iterator) -> Block:
 def disk_materialize(split: int, iterator: Iterator) -> DiskBlock:
     """Keep a partition's records in a file on the worker (persisted on disk)."""
     return DiskBlock.write(iterator)
+
+
+def memory_and_disk_materialize(split: int, records: Iterator) -> Block | DiskBlock:
+    """Keep a partition in memory like :func:`materialize`, unless its records pass
+    :data:`MEMORY_SHARE_PER_PARTITION` of the worker's memory limit: then it streams to a file
+    on the worker, as Spark's ``MEMORY_AND_DISK`` stores what does not fit in memory."""
+    limit = worker_memory_limit()
+    iterator = iter(records)
+    if not limit:
+        return materialize(split, iterator)
+    budget = limit * MEMORY_SHARE_PER_PARTITION
+    buffer: list = []
+    for record in iterator:
+        buffer.append(record)
+        # dask's sizeof samples a list's items: a cheap estimate of the records' size.
+        if len(buffer) % _SIZE_CHECK_RECORDS == 0 and sizeof(buffer) > budget:
+            return DiskBlock.write(itertools.chain(buffer, iterator))
+    return Block.shared(buffer)
 
 
 def partition_function_finisher(function: Callable[[Iterator], Any]) -> Callable:

@@ -75,6 +75,9 @@ def _quiet_logging(name: str) -> None:
     for logger_name in ("distributed.worker", "distributed.worker.state_machine"):
         logging.getLogger(logger_name).addFilter(_HideTaskFailures())
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
+    # The supervisor enforces the memory limit and says so when it kills a worker; Dask's
+    # "unmanaged memory use is high" warnings would repeat for every worker holding a model.
+    logging.getLogger("distributed.worker.memory").setLevel(logging.ERROR)
 
 
 async def _serve(args: argparse.Namespace) -> None:
