@@ -26,7 +26,7 @@ import pytest
 from distributed import Client
 
 import sparkish
-from sparkish import SparkConf, SparkContext, SparkFiles
+from sparkish import SparkConf, SparkContext, SparkFiles, WorkerLostError
 from sparkish.execution.cluster import parse_master
 from tests import helpers
 
@@ -519,6 +519,34 @@ def test_attach_to_a_running_dask_cluster(
     finally:
         sc.stop()
     assert SparkContext._active_spark_context is None
+    assert_cluster_still_serves(dask_cluster)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(240)
+def test_a_crash_on_a_remote_worker_is_a_worker_lost_error(
+    no_context: None, dask_cluster: ExternalDaskCluster
+) -> None:
+    sc = SparkContext(f"dask://{dask_cluster.host_port}", conf=local_conf())
+    try:
+
+        def exit_on_three(x: int) -> int:
+            if x == 3:
+                os._exit(1)
+            return x
+
+        # Dask's nannies restart the workers; its scheduler counts the deaths (allowed-failures).
+        with pytest.raises(WorkerLostError) as raised:
+            sc.parallelize(range(4), 4).map(exit_on_three).collect()
+        error = raised.value
+        message = str(error)
+        assert isinstance(error, RuntimeError)
+        assert "collect at test_cluster.py:" in message and "partition 3:" in message, message
+        assert error.partition == 3 and error.attempts >= 1, message
+        dask_cluster.wait_for_workers()
+        assert sc.parallelize(range(10), 2).sum() == 45
+    finally:
+        sc.stop()
     assert_cluster_still_serves(dask_cluster)
 
 
