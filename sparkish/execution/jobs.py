@@ -276,7 +276,11 @@ class JobRunner:
     ) -> float | None:
         """Warn once when a remote cluster has no workers, fail the job when none joined in
         time; returns since when the cluster has had none (None while it has some)."""
-        if self.client.nthreads():
+        try:
+            workers = self.client.nthreads()
+        except OSError:  # the scheduler is unreachable: the job's futures report that
+            return without_workers_since
+        if workers:
             if without_workers_since is not None:
                 logger.warning("job %s continues: a worker joined the cluster", record.job_id)
             return None
