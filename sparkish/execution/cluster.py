@@ -192,7 +192,10 @@ class LocalProcessCluster:
         self.memory_limit = memory_limit or int(total_memory / max(n_workers, 1))
         #: The setting that raises :attr:`memory_limit`, named in out-of-memory errors.
         self.memory_setting = memory_setting
-        self.terminate_fraction = float(dask.config.get("distributed.worker.memory.terminate"))
+        # Dask's nanny threshold; False or 0 there turns the supervisor's enforcement off too.
+        self.terminate_fraction = float(
+            dask.config.get("distributed.worker.memory.terminate") or 0.0
+        )
         self.restarts = 0
         self.failure: str | None = None
         self._workers: dict[str, _WorkerProcess] = {}
@@ -364,7 +367,7 @@ class LocalProcessCluster:
             logger.error("sparkish local cluster: %s", self.failure)
 
     def _enforce_memory_limit(self, worker: _WorkerProcess) -> None:
-        if worker.usage is None or worker.kill_cause is not None:
+        if worker.usage is None or worker.kill_cause is not None or not self.terminate_fraction:
             return
         try:
             used = worker.usage.memory_info().rss
@@ -384,7 +387,9 @@ class LocalProcessCluster:
         """Charge a dead worker's death to its running tasks and restart it, unless it keeps
         dying before it has started."""
         if worker.stderr_reader is not None:
-            worker.stderr_reader.join(timeout=2.0)
+            # Its last lines explain a failed start; a child process that inherited the pipe
+            # can keep it open, so do not wait long for the end.
+            worker.stderr_reader.join(timeout=0.5)
         report = running_tasks.read_file(worker.running_file)
         cause = worker.kill_cause or exit_cause(code)
         death = WorkerExit(worker.name, code, cause, tuple(report.tasks), worker.intentional)
