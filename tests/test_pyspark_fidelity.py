@@ -8,6 +8,8 @@ partition each record lands in (``glom``) and the RDD's flags.
 from __future__ import annotations
 
 import os
+import random
+import re
 from collections import Counter
 
 import pytest
@@ -251,3 +253,69 @@ def test_zero_partitions_for_an_rdd_with_records_is_an_error(sc):
         pairs.reduceByKey(lambda a, b: a + b, 0)
     with pytest.raises(ValueError, match=r"RDD.cogroup: numPartitions must be positive"):
         sc.emptyRDD().cogroup(pairs, 0)
+
+
+# --------------------------------------------------------------------------- sortByKey ranges
+
+
+def _negate(key):
+    return -key
+
+
+def sorted_rdds(sc) -> dict:
+    """Sorts whose range bounds come from a sample: every record must land in PySpark's
+    partition, in PySpark's order."""
+    generator = random.Random(5)
+    words = [
+        "".join(generator.choice("abcDEF") for _ in range(generator.randint(1, 4)))
+        for _ in range(300)
+    ]
+    numbers = [generator.randint(-1000, 1000) for _ in range(500)]
+    keyed_words = sc.parallelize([(word, i) for i, word in enumerate(words)], 4)
+    keyed_numbers = sc.parallelize([(number, i) for i, number in enumerate(numbers)], 3)
+    return {
+        "ascending": keyed_numbers.sortByKey(True, 4),
+        "descending": keyed_numbers.sortByKey(False, 4),
+        "ascending=None": keyed_numbers.sortByKey(None, 3),
+        "default partitions": keyed_numbers.sortByKey(),
+        "keyfunc ascending": keyed_numbers.sortByKey(True, 5, keyfunc=_negate),
+        "keyfunc descending": keyed_numbers.sortByKey(False, 5, keyfunc=abs),
+        "str keys": keyed_words.sortByKey(True, 7),
+        "str keys, keyfunc ascending": keyed_words.sortByKey(True, 3, keyfunc=str.lower),
+        "str keys, keyfunc descending": keyed_words.sortByKey(False, 6, keyfunc=str.lower),
+        "sortBy": sc.parallelize(numbers, 3).sortBy(lambda x: x % 17, True, 4),
+        "sortBy descending": sc.parallelize(words, 2).sortBy(str.lower, False, 3),
+        "more partitions than keys": sc.parallelize([(i % 5, i) for i in range(40)], 4).sortByKey(
+            True, 8
+        ),
+        "more partitions than records": sc.parallelize([(3, 1), (1, 2), (2, 3)], 2).sortByKey(
+            True, 5
+        ),
+    }
+
+
+def test_sort_ranges_are_pysparks(sc, pyspark_sc):
+    ours, theirs = both(
+        sc,
+        pyspark_sc,
+        lambda context: {name: rdd.glom().collect() for name, rdd in sorted_rdds(context).items()},
+    )
+    differing = [name for name in theirs if ours[name] != theirs[name]]
+    assert not differing
+    assert all(sum(map(len, glom)) for glom in theirs.values())
+
+
+def test_sort_bounds_are_keys_compared_with_keyfunc_values(sc, pyspark_sc):
+    """PySpark compares ``keyfunc(key)`` with sampled keys: a keyfunc whose values do not
+    compare with the keys fails in both."""
+
+    def program(context):
+        pairs = context.parallelize([(i, i) for i in range(100)], 3)
+        try:
+            pairs.sortByKey(True, 3, keyfunc=str).collect()
+        except Exception as error:  # PySpark's arrives as a Py4JJavaError, not picklable
+            return f"{type(error).__name__}: {error}"
+        return "no error"
+
+    assert "TypeError: '<' not supported" in pyspark_sc.run(program)
+    assert re.match(r"TypeError: '<' not supported.*failed in sortByKey", program(sc))

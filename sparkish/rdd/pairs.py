@@ -683,10 +683,18 @@ class KeyValueOperations(Actions[T]):
     ) -> RDD[T]:
         """Sort a pair RDD by key: range-partitioned from a sample, then sorted per partition.
 
+        The ranges are PySpark's, so every record lands in the same partition: a sample of
+        about 20 keys per partition (``sample(False, fraction, 1)``), sorted by ``keyfunc``;
+        the bounds are the sampled keys at evenly spaced positions, and a key goes to the
+        range where ``bisect_left(bounds, keyfunc(key))`` puts it. As in PySpark the bounds
+        are keys, not ``keyfunc`` of keys, so a ``keyfunc`` whose values do not compare with
+        the keys fails with a ``TypeError``.
+
         Parameters
         ----------
         ascending : bool
-            Sort order.
+            Sort order (any false value, ``None`` included, sorts in descending order, as in
+            PySpark).
         numPartitions : int, optional
             Partitions of the result (default: see :meth:`reduceByKey`).
         keyfunc : callable
@@ -695,7 +703,8 @@ class KeyValueOperations(Actions[T]):
         Returns
         -------
         RDD
-            Partition ``i`` holds keys no greater than those of partition ``i + 1``.
+            Partition ``i`` holds keys no greater than those of partition ``i + 1``
+            (no smaller, in descending order).
 
         Examples
         --------
@@ -706,7 +715,7 @@ class KeyValueOperations(Actions[T]):
         [('1', 3), ('2', 5), ('a', 1), ('b', 2), ('d', 4)]
         """
         count = self._reduce_partitions(self, numPartitions, "sortByKey")
-        ascending = bool(ascending) if ascending is not None else True
+        ascending = bool(ascending)
         sort_step = partial(keyed.sort_partition, keyfunc, ascending)
         if count == 1:
             single = self.coalesce(1) if self.getNumPartitions() > 1 else self
@@ -720,7 +729,7 @@ class KeyValueOperations(Actions[T]):
         samples = sorted(
             self.sample(False, fraction, 1).map(keyed.first_of_pair).collect(), key=keyfunc
         )
-        bounds = [keyfunc(samples[int(len(samples) * (i + 1) / count)]) for i in range(count - 1)]
+        bounds = [samples[int(len(samples) * (i + 1) / count)] for i in range(count - 1)]
         function = keyed.RangePartitionFunction(bounds, keyfunc, ascending, count)
         shuffled = self._shuffle(self, count, function, "sortByKey")
         return self._narrow(shuffled, sort_step, "sortByKey", keyfunc, preserves_partitioning=True)

@@ -262,7 +262,17 @@ def sort_partition(keyfunc, ascending, split, iterator):
 
 
 class RangePartitionFunction:
-    """Range partitioning from sorted sample bounds (used by ``sortByKey``)."""
+    """Range partitioning from sorted sample bounds (used by ``sortByKey``).
+
+    ``bounds`` are sampled keys and ``keyfunc(key)`` is compared with them, exactly as
+    PySpark's ``rangePartitioner`` does.
+
+    >>> by_lower = RangePartitionFunction(["b", "d"], str.lower, True, 3)
+    >>> [by_lower(key) for key in ("a", "c", "C", "e")]
+    [0, 1, 1, 2]
+    >>> RangePartitionFunction(["b", "d"], str.lower, False, 3)("a")
+    2
+    """
 
     def __init__(self, bounds: list, keyfunc: Callable, ascending: bool, num_partitions: int):
         self.bounds = bounds
