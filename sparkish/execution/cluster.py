@@ -400,7 +400,8 @@ class LocalProcessCluster:
         del self._workers[worker.name]
         if failed_starts >= FAILED_STARTS_LIMIT:
             stderr = "\n".join(worker.stderr_tail)
-            reason = f"{_exit_description(worker.name, code)} before it had started"
+            ended = f"{worker.name} was {cause}" if worker.kill_cause else None
+            reason = f"{ended or _exit_description(worker.name, code)} before it had started"
             if failed_starts > 1:
                 reason += f", {failed_starts} times in a row"
             if stderr:
