@@ -28,6 +28,7 @@ from distributed import Client
 import sparkish
 from sparkish import SparkConf, SparkContext, SparkFiles, WorkerLostError
 from sparkish.execution.cluster import parse_master
+from sparkish.shuffle.hashing import python_hash
 from tests import helpers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -156,8 +157,8 @@ def test_bad_master_urls_are_refused_by_name(no_context: None, master: str) -> N
 
 @pytest.mark.timeout(120)
 def test_workers_that_cannot_start_are_reported_with_their_exit_code(no_context: None) -> None:
-    # Python refuses an invalid PYTHONHASHSEED at start-up and exits with code 1.
-    conf = local_conf().set("sparkish.python.hashSeed", "not-a-number")
+    # Python refuses an unknown PYTHONMALLOC allocator at start-up and exits with code 1.
+    conf = local_conf().set("spark.executorEnv.PYTHONMALLOC", "no-such-allocator")
     before = set(sparkish_worker_processes())
     with pytest.raises(RuntimeError, match="failed to start") as raised:
         SparkContext("local[1]", conf=conf)
@@ -165,7 +166,25 @@ def test_workers_that_cannot_start_are_reported_with_their_exit_code(no_context:
     assert "local-0 exited with code 1" in message, message
     assert "None" not in message, message
     # Why, in the worker's own words: Python's complaint on its stderr.
-    assert "PYTHONHASHSEED must be" in message, message
+    assert "PYTHONMALLOC: unknown allocator" in message, message
+    assert SparkContext._active_spark_context is None
+    assert set(sparkish_worker_processes()) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("sparkish.python.hashSeed", "not-a-number", "sparkish.python.hashSeed='not-a-number'"),
+        ("sparkish.python.hashSeed", "4294967296", r"hash seed \(sparkish.python.hashSeed\)"),
+        ("sparkish.shuffle.hash", "md5", "sparkish.shuffle.hash must be one of pyspark, xxh3"),
+    ],
+)
+def test_bad_key_hashing_settings_fail_before_workers_start(
+    no_context: None, key: str, value: str, message: str
+) -> None:
+    before = set(sparkish_worker_processes())
+    with pytest.raises(ValueError, match=message):
+        SparkContext("local[1]", conf=local_conf().set(key, value))
     assert SparkContext._active_spark_context is None
     assert set(sparkish_worker_processes()) == before
 
@@ -548,6 +567,32 @@ def test_a_crash_on_a_remote_worker_is_a_worker_lost_error(
     finally:
         sc.stop()
     assert_cluster_still_serves(dask_cluster)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(180)
+def test_workers_with_another_hash_seed_are_reported_and_place_str_keys_like_pyspark(
+    no_context: None, dask_cluster: ExternalDaskCluster
+) -> None:
+    # The external workers run with the test's own PYTHONHASHSEED (unset: a random one each).
+    own_seed = os.environ.get("PYTHONHASHSEED")
+    seed = 12345 if own_seed != "12345" else 54321
+    conf = local_conf().set("sparkish.python.hashSeed", str(seed))
+    with pytest.warns(RuntimeWarning, match=r"2 of the 2 workers of dask://.* another hash seed"):
+        sc = SparkContext(f"dask://{dask_cluster.host_port}", conf=conf)
+    try:
+        words = [f"word{i}" for i in range(40)] + ["é", "✓ check", "𝄞"]
+        pairs = sc.parallelize([(word, 1) for word in words], 3)
+        placed = pairs.partitionBy(5).glom().collect()
+        # PySpark's executors would hash with PYTHONHASHSEED=seed (test_hashing compares
+        # python_hash with PySpark itself).
+        assert placed == [
+            [(word, 1) for word in words if python_hash(word, seed) % 5 == split]
+            for split in range(5)
+        ]
+        assert sorted(pairs.partitionBy(5).lookup("✓ check")) == [1]
+    finally:
+        sc.stop()
 
 
 @pytest.mark.cluster

@@ -1,5 +1,6 @@
-"""Tests for sparkish.shuffle.hashing: seed independence, consistency with ==, PySpark
-compatibility, spread over partitions and the bucketing helpers."""
+"""Tests for sparkish.shuffle.hashing: the same hash in processes with other seeds, CPython's
+str hash under a given seed, PySpark's placement (against a real PySpark context), consistency
+with ==, spread over partitions and the bucketing helpers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import os
 import pickle
 import subprocess
 import sys
+import uuid
 from collections import Counter, namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -27,12 +31,18 @@ from pyspark.core.rdd import portable_hash as pyspark_portable_hash
 
 from sparkish.shuffle import hashing
 from sparkish.shuffle.hashing import (
+    MAX_HASH_SEED,
     NAN_HASH,
+    KeyHashing,
     bucket_pairs,
+    current_key_hashing,
     is_portable_key_type,
     partition_ids,
     portable_hash,
+    python_hash,
+    use_key_hashing,
 )
+from tests.pyspark_oracle import PySparkOracle
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,6 +88,22 @@ def _pyspark_hash(key: object) -> int:
     # matter for the types compared here.
     with mock.patch.dict(os.environ, {"PYTHONHASHSEED": "0"}):
         return pyspark_portable_hash(key)
+
+
+@contextmanager
+def _hashing(key_hashing: KeyHashing) -> Iterator[None]:
+    """This process hashes keys with ``key_hashing`` inside the block."""
+    previous = current_key_hashing()
+    use_key_hashing(key_hashing)
+    try:
+        yield
+    finally:
+        use_key_hashing(previous)
+
+
+# A seed other than this process's own, so hashing under it takes the computed (slow) path.
+OTHER_SEED = 271828 if os.environ.get("PYTHONHASHSEED") != "271828" else 314159
+KEY_HASHINGS = [KeyHashing("pyspark", 0), KeyHashing("pyspark", OTHER_SEED), KeyHashing("xxh3")]
 
 
 def _signed_xxh3(data: bytes, seed: int = 0) -> int:
@@ -130,22 +156,13 @@ def _sample_keys() -> list:
     ]
 
 
-def _hashes_in_subprocess(keys: list, hash_seed: str) -> dict:
-    """Hash pickled keys in a fresh interpreter started with PYTHONHASHSEED=hash_seed."""
-    script = (
-        "import pickle, sys\n"
-        "from sparkish.shuffle.hashing import portable_hash\n"
-        "keys = pickle.loads(sys.stdin.buffer.read())\n"
-        "fs = frozenset(f'member{i}' for i in range(20))\n"
-        "result = {'hashes': [portable_hash(k) for k in keys],\n"
-        "          'builtin_str_hash': hash('user00001'),\n"
-        "          'frozenset_order': list(fs), 'frozenset_hash': portable_hash(fs)}\n"
-        "sys.stdout.buffer.write(pickle.dumps(result))\n"
-    )
+def _run_with_seed(script: str, payload: object, hash_seed: str) -> object:
+    """Run ``script`` in a fresh interpreter started with PYTHONHASHSEED=hash_seed; it reads
+    ``payload`` pickled on stdin and writes its pickled result to stdout."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     completed = subprocess.run(
         [sys.executable, "-c", script],
-        input=pickle.dumps(keys),
+        input=pickle.dumps(payload),
         capture_output=True,
         cwd=REPO_ROOT,
         env=env,
@@ -156,17 +173,111 @@ def _hashes_in_subprocess(keys: list, hash_seed: str) -> dict:
     return pickle.loads(completed.stdout)
 
 
+def _hashes_in_subprocess(keys: list, hash_seed: str) -> dict:
+    """portable_hash under each of KEY_HASHINGS in a child started with PYTHONHASHSEED=hash_seed."""
+    script = (
+        "import pickle, sys\n"
+        "from sparkish.shuffle.hashing import portable_hash, use_key_hashing\n"
+        "key_hashings, keys = pickle.loads(sys.stdin.buffer.read())\n"
+        "fs = frozenset(f'member{i}' for i in range(20))\n"
+        "result = {'builtin_str_hash': hash('user00001'), 'frozenset_order': list(fs)}\n"
+        "for key_hashing in key_hashings:\n"
+        "    use_key_hashing(key_hashing)\n"
+        "    result[key_hashing] = ([portable_hash(k) for k in keys], portable_hash(fs))\n"
+        "sys.stdout.buffer.write(pickle.dumps(result))\n"
+    )
+    result = _run_with_seed(script, (KEY_HASHINGS, keys), hash_seed)
+    assert isinstance(result, dict)
+    return result
+
+
 def test_same_hashes_in_processes_with_different_hash_seeds() -> None:
     keys = _sample_keys()
     results = [_hashes_in_subprocess(keys, seed) for seed in ("0", "1", "4242", "random")]
     # The seeds really change hash(str) and frozenset iteration order in those processes...
     assert len({result["builtin_str_hash"] for result in results}) > 1
     assert len({tuple(result["frozenset_order"]) for result in results}) > 1
-    # ...and portable_hash does not change.
-    local_hashes = [portable_hash(key) for key in keys]
-    for result in results:
-        assert result["hashes"] == local_hashes
-    assert len({result["frozenset_hash"] for result in results}) == 1
+    # ...and portable_hash under a given key hashing does not change.
+    for key_hashing in KEY_HASHINGS:
+        with _hashing(key_hashing):
+            local_hashes = [portable_hash(key) for key in keys]
+        for result in results:
+            assert result[key_hashing][0] == local_hashes, key_hashing
+        assert len({result[key_hashing][1] for result in results}) == 1
+
+
+# Strings of every PEP 393 kind and around SipHash's 8-byte blocks, and bytes.
+_STR_AND_BYTES = [
+    "",
+    "a",
+    "abcdefg",
+    "abcdefgh",
+    "abcdefghi",
+    "user00001",
+    "x" * 1000,
+    "é",
+    "caf\xe9 \xff" * 3,
+    "\x80",
+    "✓",
+    "\u0100",
+    "\uffff",
+    "snow ☃ and é",
+    "lone \ud800 surrogate",
+    "\udfff",
+    "𝄞",
+    "astral 𝄞 mixed with é and ✓",
+    "\U0010ffff",
+    "\x00",
+    b"",
+    b"\x00",
+    b"\xff" * 7,
+    b"12345678",
+    b"123456789",
+    bytes(range(256)),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 271828, MAX_HASH_SEED])
+def test_python_hash_is_cpythons_hash_under_that_seed(seed) -> None:
+    script = (
+        "import pickle, sys\n"
+        "keys = pickle.loads(sys.stdin.buffer.read())\n"
+        "sys.stdout.buffer.write(pickle.dumps([hash(k) for k in keys]))\n"
+    )
+    builtin_hashes = _run_with_seed(script, _STR_AND_BYTES, str(seed))
+    assert [python_hash(key, seed) for key in _STR_AND_BYTES] == builtin_hashes
+    assert isinstance(builtin_hashes, list) and builtin_hashes.count(0) == 2  # "" and b"" only
+
+
+def test_a_process_takes_the_builtin_hash_only_under_its_own_seed() -> None:
+    script = (
+        "import pickle, sys\n"
+        "from sparkish.shuffle import hashing\n"
+        "results = []\n"
+        "for key_hashing in pickle.loads(sys.stdin.buffer.read()):\n"
+        "    hashing.use_key_hashing(key_hashing)\n"
+        "    results.append((hashing._HASHERS[str] is hash, hashing.portable_hash('word ✓')))\n"
+        "sys.stdout.buffer.write(pickle.dumps(results))\n"
+    )
+    hashings = [KeyHashing("pyspark", 7), KeyHashing("pyspark", 8), KeyHashing("xxh3")]
+    results = _run_with_seed(script, hashings, "7")
+    assert isinstance(results, list)
+    assert [builtin for builtin, _ in results] == [True, False, False]
+    assert [value for _, value in results] == [
+        python_hash("word ✓", 7),
+        python_hash("word ✓", 8),
+        _signed_xxh3("word ✓".encode()),
+    ]
+
+
+def test_bad_key_hashing_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="sparkish.shuffle.hash must be one of pyspark, xxh3"):
+        use_key_hashing(KeyHashing("md5"))
+    with pytest.raises(ValueError, match=r"sparkish.python.hashSeed\) must be an integer"):
+        use_key_hashing(KeyHashing("pyspark", MAX_HASH_SEED + 1))
+    with pytest.raises(ValueError, match="must be an integer"):
+        use_key_hashing(KeyHashing("pyspark", -1))
+    assert current_key_hashing().function == "pyspark"
 
 
 class _HashServer:
@@ -174,11 +285,15 @@ class _HashServer:
 
     _SCRIPT = (
         "import pickle, sys\n"
-        "from sparkish.shuffle.hashing import portable_hash\n"
+        "from sparkish.shuffle.hashing import portable_hash, use_key_hashing\n"
         "source, sink = sys.stdin.buffer, sys.stdout.buffer\n"
         "while header := source.readline():\n"
-        "    keys = pickle.loads(source.read(int(header)))\n"
-        "    payload = pickle.dumps([portable_hash(k) for k in keys])\n"
+        "    key_hashing, keys = pickle.loads(source.read(int(header)))\n"
+        "    if key_hashing is None:\n"
+        "        payload = pickle.dumps([hash(k) for k in keys])\n"
+        "    else:\n"
+        "        use_key_hashing(key_hashing)\n"
+        "        payload = pickle.dumps([portable_hash(k) for k in keys])\n"
         "    sink.write(b'%d\\n' % len(payload) + payload)\n"
         "    sink.flush()\n"
     )
@@ -192,8 +307,9 @@ class _HashServer:
             env={**os.environ, "PYTHONHASHSEED": hash_seed},
         )
 
-    def hashes(self, keys: list) -> list[int]:
-        payload = pickle.dumps(keys)
+    def hashes(self, keys: list, key_hashing: KeyHashing | None) -> list[int]:
+        """``portable_hash`` under ``key_hashing`` in the child, or its built-in ``hash`` (None)."""
+        payload = pickle.dumps((key_hashing, keys))
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(b"%d\n" % len(payload) + payload)
         self.process.stdin.flush()
@@ -209,8 +325,7 @@ class _HashServer:
 
 @pytest.fixture(scope="module")
 def hash_server():
-    own_seed = os.environ.get("PYTHONHASHSEED", "")
-    server = _HashServer("271828" if own_seed != "271828" else "314159")
+    server = _HashServer(str(OTHER_SEED))
     yield server
     server.close()
 
@@ -241,10 +356,125 @@ _keys = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_keys, min_size=1, max_size=20))
-def test_property_hash_matches_a_process_with_another_seed(hash_server, keys) -> None:
-    assert hash_server.hashes(keys) == [portable_hash(key) for key in keys]
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_keys, min_size=1, max_size=20), st.sampled_from(KEY_HASHINGS))
+def test_property_hash_matches_a_process_with_another_seed(hash_server, keys, key_hashing) -> None:
+    with _hashing(key_hashing):
+        assert hash_server.hashes(keys, key_hashing) == [portable_hash(key) for key in keys]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(st.text(alphabet=st.characters(codec=None, exclude_categories=())), st.binary()),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_property_python_hash_is_the_builtin_hash_of_a_process_with_that_seed(hash_server, keys):
+    assert [python_hash(key, OTHER_SEED) for key in keys] == hash_server.hashes(keys, None)
+
+
+# Keys PySpark hashes the same in every run: its placement of these must be sparkish's.
+_PYSPARK_KEYS = [
+    None,
+    -1,
+    2**64 + 7,
+    True,
+    1.5,
+    -0.0,
+    float("inf"),
+    complex(1, 2),
+    Fraction(3, 7),
+    Decimal("2.50"),
+    *_STR_AND_BYTES,
+    ("user", 1),
+    (None, "a", (b"b", 2.5)),
+    ((("deep", "é"),),),
+    frozenset(),
+    frozenset({"alpha", "beta", "gamma", "delta", "epsilon"}),
+    frozenset({("a", 1), ("b", (2, "c"))}),
+    frozenset({frozenset({"x", b"y"}), 1.5, -1, "z"}),
+    ("key", frozenset({"in", "a", "tuple"})),
+    Point("x", 1),
+    PlainStr("plain"),
+    Mode.READ,
+    Level.HIGH,
+    uuid.SafeUUID.safe,  # a plain Enum: hash() of its name
+]
+
+
+@pytest.mark.parametrize("seed", ["0", "42"])
+def test_matches_pysparks_portable_hash_in_an_executor_with_that_seed(seed) -> None:
+    script = (
+        "import pickle, sys\n"
+        "from pyspark.core.rdd import portable_hash\n"
+        "keys = pickle.loads(sys.stdin.buffer.read())\n"  # imports this module for its classes
+        "sys.stdout.buffer.write(pickle.dumps([portable_hash(k) for k in keys]))\n"
+    )
+    pyspark_hashes = _run_with_seed(script, _PYSPARK_KEYS, seed)
+    with _hashing(KeyHashing("pyspark", int(seed))):
+        assert [portable_hash(key) for key in _PYSPARK_KEYS] == pyspark_hashes
+
+
+@pytest.fixture(scope="module")
+def pyspark_oracle():
+    oracle = PySparkOracle("local[2]")
+    yield oracle
+    oracle.close()
+
+
+def _pyspark_partitions(oracle: PySparkOracle, keys: list, num_partitions: int) -> list[int]:
+    """The partition PySpark's ``partitionBy`` puts each key in, in a real PySpark context."""
+
+    def job(sc):
+        pairs = sc.parallelize(list(enumerate(keys)), 2).map(lambda pair: (pair[1], pair[0]))
+        placed = pairs.partitionBy(num_partitions).mapPartitionsWithIndex(
+            lambda split, records: [(index, split) for _, index in records]
+        )
+        return [split for _, split in sorted(placed.collect())]
+
+    return oracle.run(job)
+
+
+def test_partitions_match_pyspark_for_keys_of_every_type(pyspark_oracle) -> None:
+    # Classes of this module are left out: PySpark's executors cannot import them.
+    keys = [key for key in _PYSPARK_KEYS if type(key).__module__ != __name__]
+    expected = _pyspark_partitions(pyspark_oracle, keys, 7)
+    assert partition_ids(keys, 7) == expected
+    assert len(set(expected)) > 3
+
+
+_pyspark_scalar_keys = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(alphabet=st.characters(codec=None, exclude_categories=())),
+    st.binary(),
+    st.decimals(allow_nan=False),
+)
+_pyspark_set_members = st.recursive(
+    st.one_of(st.text(), st.binary(), st.integers(), st.floats(allow_nan=False)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3).map(tuple), st.frozensets(children, max_size=3)
+    ),
+    max_leaves=6,
+)
+# NaN and None inside a frozenset are left out: PySpark hashes them by identity (the object's
+# address), so its placement of such keys changes from process to process.
+_pyspark_keys = st.recursive(
+    st.one_of(_pyspark_scalar_keys, st.frozensets(_pyspark_set_members, max_size=5)),
+    lambda children: st.lists(children, max_size=4).map(tuple),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_pyspark_keys, min_size=1, max_size=30), st.integers(1, 40))
+def test_property_partitions_match_pyspark(pyspark_oracle, keys, num_partitions) -> None:
+    expected = _pyspark_partitions(pyspark_oracle, keys, num_partitions)
+    assert partition_ids(keys, num_partitions) == expected
 
 
 def test_matches_pyspark_for_none_numbers_and_tuples() -> None:
@@ -335,7 +565,12 @@ def test_every_nan_hashes_to_one_value() -> None:
         portable_hash(Decimal("sNaN"))
 
 
-def test_str_and_bytes_hash_their_bytes_with_xxh3() -> None:
+def test_str_and_bytes_hash_their_bytes_with_xxh3_under_the_xxh3_function() -> None:
+    with _hashing(KeyHashing("xxh3")):
+        _assert_xxh3_str_and_bytes()
+
+
+def _assert_xxh3_str_and_bytes() -> None:
     for text in ["", "user00001", "héllo ✓ 𝄞", "x" * 10_000]:
         assert portable_hash(text) == _signed_xxh3(text.encode("utf-8"))
     lone_surrogate = "a\udc80b"
@@ -430,12 +665,16 @@ def test_subclasses_use_their_base_rule() -> None:
     )
 
 
-def test_enum_members_hash_by_class_and_name() -> None:
-    assert portable_hash(Color.RED) == _signed_xxh3(
-        f"{__name__}.Color.RED".encode(), hashing._SEED_ENUM
-    )
+def test_enum_members_hash_by_name_like_pyspark_or_by_class_and_name_under_xxh3() -> None:
+    seed = current_key_hashing().seed
+    assert portable_hash(Color.RED) == python_hash("RED", seed)
     assert portable_hash(Color.RED) != portable_hash(Color.GREEN)
     assert is_portable_key_type(Color.GREEN)
+    with _hashing(KeyHashing("xxh3")):
+        assert portable_hash(Color.RED) == _signed_xxh3(
+            f"{__name__}.Color.RED".encode(), hashing._SEED_ENUM
+        )
+        assert is_portable_key_type(Color.GREEN)
 
 
 def test_types_without_a_portable_rule_fall_back_to_builtin_hash() -> None:
@@ -534,7 +773,10 @@ def test_tuples_floats_and_dates_spread_evenly(num_partitions) -> None:
         [date(2000, 1, 1) + timedelta(days=i) for i in range(10_000)], num_partitions
     )
     _assert_spread_evenly([timedelta(minutes=15 * i) for i in range(10_000)], num_partitions)
-    _assert_spread_evenly([frozenset({i, i + 1}) for i in range(10_000)], num_partitions)
+    _assert_spread_evenly([frozenset({f"w{i}", i}) for i in range(10_000)], num_partitions)
+    with _hashing(KeyHashing("xxh3")):
+        # CPython's frozenset hash (PySpark's placement) spreads sets of small ints unevenly.
+        _assert_spread_evenly([frozenset({i, i + 1}) for i in range(10_000)], num_partitions)
     if num_partitions <= 256:
         # PySpark's tuple rule is weak for grids of small ints over many partitions (~1000);
         # sparkish keeps the rule for compatibility.

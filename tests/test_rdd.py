@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from pyspark.statcounter import StatCounter as PySparkStatCounter
 
 from sparkish import RDD, SparkContext, StorageLevel
+from tests.pyspark_oracle import PySparkOracle
 
 HYPOTHESIS_SETTINGS = settings(
     max_examples=12,
@@ -1305,3 +1306,59 @@ def test_saveAsPickleFile_of_edge_cases(sc, tmp_path, case):
     path = str(tmp_path / "edge")
     case.build(sc).saveAsPickleFile(path)
     assert sorted(sc.pickleFile(path).collect()) == sorted(case.flat)
+
+
+# --------------------------------------------------------------------------- str-keyed shuffles
+# PySpark places str and bytes keys by hash() under its executors' PYTHONHASHSEED (the
+# driver's, else 0); sparkish must put every record in the same partition, in the same order.
+
+_TEXT = (
+    "the quick brown fox jumps over the lazy dog and the dog sleeps while the fox runs "
+    "über café naïve ✓ check 𝄞 clef the end"
+).split()
+
+STR_KEYED_SHUFFLES: dict[str, Callable] = {
+    "partitionBy (the issue's example)": lambda sc: (
+        sc.parallelize(["a", "b", "c", "d"]).map(lambda w: (w, 1)).partitionBy(2).glom().collect()
+    ),
+    "reduceByKey word count": lambda sc: (
+        sc.parallelize(_TEXT, 3).map(lambda w: (w, 1)).reduceByKey(operator.add, 4).glom().collect()
+    ),
+    "reduceByKey default partitions, collect order": lambda sc: (
+        sc.parallelize(_TEXT, 3).map(lambda w: (w, 1)).reduceByKey(operator.add).collect()
+    ),
+    "groupByKey": lambda sc: (
+        sc.parallelize(_TEXT, 2)
+        .map(lambda w: (w[:2], w))
+        .groupByKey(5)
+        .mapValues(sorted)
+        .glom()
+        .collect()
+    ),
+    "distinct": lambda sc: sc.parallelize(_TEXT, 4).distinct(3).glom().collect(),
+    "partitionBy of bytes and tuple keys": lambda sc: (
+        sc.parallelize(_TEXT, 2)
+        .flatMap(lambda w: [(w.encode(), 1), ((w, len(w)), 2)])
+        .partitionBy(7)
+        .glom()
+        .collect()
+    ),
+    "partitionBy of frozenset keys": lambda sc: (
+        sc.parallelize(_TEXT, 2).map(lambda w: (frozenset(w), w)).partitionBy(3).glom().collect()
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def pyspark_oracle():
+    """A real PySpark ``local[2]`` context (in a child process)."""
+    oracle = PySparkOracle("local[2]")
+    yield oracle
+    oracle.close()
+
+
+@pytest.mark.parametrize("name", list(STR_KEYED_SHUFFLES))
+def test_str_keyed_shuffles_place_records_like_pyspark(sc, pyspark_oracle, name):
+    program = STR_KEYED_SHUFFLES[name]
+    expected = pyspark_oracle.run(program)
+    assert program(sc) == expected

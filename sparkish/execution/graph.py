@@ -21,6 +21,7 @@ from dask.utils import key_split
 
 from ..broadcast import shipping_broadcasts
 from ..errors import SerializationError
+from ..shuffle.hashing import DEFAULT_KEY_HASHING, KeyHashing
 from ..worker.plan import Node, Step
 from ..worker.task import StageInfo, run_task
 
@@ -129,6 +130,8 @@ class GraphBuilder:
         How long the tasks of a barrier stage wait for each other, in seconds.
     collect_metrics : bool
         Whether tasks count their metrics (``sparkish.metrics.enabled``).
+    key_hashing : KeyHashing
+        How tasks hash shuffle keys (``sparkish.shuffle.hash`` and the hash seed).
     """
 
     def __init__(
@@ -139,8 +142,10 @@ class GraphBuilder:
         local_properties: dict[str, str] | None = None,
         barrier_timeout: float = 300.0,
         collect_metrics: bool = True,
+        key_hashing: KeyHashing = DEFAULT_KEY_HASHING,
     ) -> None:
         self.application_id = application_id
+        self.key_hashing = key_hashing
         self.barrier_timeout = barrier_timeout
         self.job_id = job_id
         self.collect_metrics = collect_metrics
@@ -176,6 +181,7 @@ class GraphBuilder:
             barrier_timeout=self.barrier_timeout,
             operation=operation,
             collect_metrics=self.collect_metrics,
+            key_hashing=self.key_hashing,
         )
         self._stages[identity] = (blob, info)
         self._keep_alive.append((node, finisher))  # keep ids unique while the job is built

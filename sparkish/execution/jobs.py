@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._dask_compat import executing_task_keys, killed_worker_report
 from ..errors import JobCancelledError, WorkerLostError
+from ..shuffle.hashing import DEFAULT_KEY_HASHING
 from ..worker.plan import Node
 from ..worker.task import gc_paused
 from .barrier import BarrierCoordinator
@@ -113,6 +114,8 @@ class JobRunner:
         self.listeners: list[Callable[[str, JobRecord], None]] = []
         #: Whether tasks count their metrics (``sparkish.metrics.enabled``).
         self.collect_metrics = True
+        #: How tasks hash shuffle keys (``sparkish.shuffle.hash``, ``sparkish.python.hashSeed``).
+        self.key_hashing = DEFAULT_KEY_HASHING
         self.closed = False
         #: Task keys of the jobs cancelled so far, whose tasks may still run on a worker.
         self.cancelled_keys: set = set()
@@ -130,6 +133,7 @@ class JobRunner:
             properties,
             self.barrier_timeout,
             self.collect_metrics,
+            self.key_hashing,
         )
 
     def run(

@@ -15,6 +15,7 @@ import pickle
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,12 @@ from ..accumulators import Accumulator
 from ..broadcast import Broadcast
 from ..monitoring.setup import Monitoring
 from ..settings import Settings
+from ..shuffle.hashing import (
+    KeyHashing,
+    builtin_hash_matches,
+    seed_from_environment,
+    use_key_hashing,
+)
 from ..worker.environment import worker_environment
 from .cluster import LocalProcessCluster, MasterSpec, parse_master
 from .jobs import JobRunner
@@ -131,6 +138,7 @@ class Runtime:
         self._accumulator_plugin_ready = False
         if settings.get("spark.default.parallelism") is not None:
             self._configured_parallelism()  # validate before starting anything
+        self.key_hashing = self._key_hashing()
         if client is not None:
             spec = MasterSpec("remote", address=scheduler_address(client))
             self.client = client
@@ -159,6 +167,7 @@ class Runtime:
                 no_workers_timeout=settings.get_float("sparkish.noWorkersTimeout", 300.0),
                 max_failures=self.max_failures,
             )
+            self.jobs.key_hashing = self.key_hashing
             self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)
         except BaseException:
             self._close_connection()
@@ -235,11 +244,22 @@ class Runtime:
     def _worker_environment(self) -> dict[str, str]:
         prefix = "spark.executorEnv."
         environment = self.settings.with_prefix(prefix)
-        seed = self.settings.get("sparkish.python.hashSeed") or os.environ.get(
-            "PYTHONHASHSEED", "0"
-        )
-        environment["PYTHONHASHSEED"] = seed
+        # Workers started with the seed hash str keys with the built-in hash (the fast path).
+        environment["PYTHONHASHSEED"] = str(self.key_hashing.seed)
         return environment
+
+    def _key_hashing(self) -> KeyHashing:
+        """``sparkish.shuffle.hash`` and the seed PySpark's executors would get (the
+        ``sparkish.python.hashSeed`` setting, else the driver's ``PYTHONHASHSEED``, else 0),
+        made the driver's own key hashing (``lookup``, partitioners called here)."""
+        function = self.settings.get("sparkish.shuffle.hash", "pyspark").strip().lower()
+        if self.settings.get("sparkish.python.hashSeed") is None:
+            seed = seed_from_environment(os.environ.get("PYTHONHASHSEED"))
+        else:
+            seed = self.settings.get_int("sparkish.python.hashSeed", 0)
+        hashing = KeyHashing(function, seed)
+        use_key_hashing(hashing)  # validates both, with errors naming the settings
+        return hashing
 
     def _wait_for_local_workers(self, client: Client, count: int) -> None:
         assert self.cluster is not None
@@ -279,6 +299,26 @@ class Runtime:
             raise RuntimeError(
                 f"The workers of {self.master} do not match this driver (sparkish {__version__}, "
                 f"Python {python}): " + "; ".join(problems)
+            )
+        self._check_remote_hash_seeds()
+
+    def _check_remote_hash_seeds(self) -> None:
+        """Warn about workers started with another ``PYTHONHASHSEED``: they compute PySpark's
+        placement of str and bytes keys themselves, which is slower than the built-in hash."""
+        function, seed = self.key_hashing
+        if function != "pyspark":
+            return
+        matches = self.client.run(builtin_hash_matches, seed)
+        others = sorted(address for address, match in matches.items() if not match)
+        if others:
+            warnings.warn(
+                f"{len(others)} of the {len(matches)} workers of {self.master} run with another "
+                f"hash seed than this application's ({seed}): {', '.join(others)}. They compute "
+                f"PySpark's placement of str and bytes keys with a slower hash function; start "
+                f"them with PYTHONHASHSEED={seed} to use the built-in one "
+                f"(sparkish.shuffle.hash=xxh3 needs no seed).",
+                RuntimeWarning,
+                stacklevel=2,
             )
 
     def _configured_parallelism(self) -> int:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import EmptyRDDError
 from ..io.writers import OutputCommitter, WriteJobSpec
-from ..shuffle.hashing import is_portable_key_type, portable_hash
+from ..shuffle.hashing import is_portable_key_type, portable_hash, use_key_hashing
 from ..statcounter import StatCounter
 from ..validation import require_callable, require_int
 from ..worker import partials
@@ -974,9 +974,12 @@ class Actions(NarrowTransformations[T]):
             hash(key)
         except TypeError as error:
             raise unhashable_key_error("lookup", key) from error
+        use_key_hashing(self._runtime.key_hashing)  # the shuffle's, whatever ran here since
         if partitioner.partitionFunc is not portable_hash or is_portable_key_type(key):
             return partitioner(key)
-        future = self._runtime.client.submit(partition_on_worker, partitioner, key, pure=False)
+        future = self._runtime.client.submit(
+            partition_on_worker, partitioner, key, self._runtime.key_hashing, pure=False
+        )
         return future.result()
 
     # ------------------------------------------------------------------ output

@@ -1,26 +1,42 @@
-"""Seed-free hashing of shuffle keys.
+"""Hashing of shuffle keys: PySpark's placement, the same in every process.
 
 The map side of a shuffle sends a record with key ``k`` to reduce partition
 ``portable_hash(k) % num_partitions``. Every process taking part (the driver and every worker)
-must compute the same partition for keys that compare equal, so the hash may not depend on
-``PYTHONHASHSEED`` (which changes ``hash(str)``, ``hash(bytes)`` and ``hash(datetime)`` between
-processes) or on object identity (Python 3.10+ hashes NaN by identity).
+must compute the same partition for keys that compare equal, and by default that partition is
+the one PySpark gives, so output order (``glom``, ``collect`` after a shuffle) matches PySpark's.
 
-Rules, chosen to agree with PySpark's ``portable_hash`` where PySpark is itself seed-free:
+PySpark hashes ``str`` and ``bytes`` keys with the built-in ``hash()``, which depends on
+``PYTHONHASHSEED``; its executors run with the driver's ``PYTHONHASHSEED``, else ``0``. The
+process's :class:`KeyHashing` names the hash function and that seed (:func:`use_key_hashing`;
+every task applies its job's). A process started with that seed hashes strings with the
+built-in ``hash`` (fast path); any other process (a driver or an external ``dask worker``
+started without it) computes the same value itself: CPython's SipHash over the string's
+internal representation, keyed as ``PYTHONHASHSEED`` keys it (:func:`python_hash`).
+
+Rules of the ``"pyspark"`` function:
 
 - ``None`` -> 0, and tuples are combined exactly as PySpark does. ``int``, ``bool``, ``float``
   (except NaN), ``complex``, ``Fraction`` and ``Decimal`` use Python's numeric hash. It does not
   depend on any seed and it keeps ``1 == 1.0 == True == Fraction(1) == Decimal(1)`` together.
-  Keys made of these types land in the same partition as in PySpark.
-- Every NaN hashes to 0, the value CPython used before 3.10.
-- ``str``: xxh3-64 of its UTF-8 bytes (lone surrogates allowed), read as a signed 64-bit
-  integer. ``bytes``: the same with xxh3 seed 7, so ``"a"`` and ``b"a"`` do not collide.
-- ``frozenset``: an order-independent combination of the elements' hashes.
+- ``str``, ``bytes``: CPython's ``hash()`` under the configured seed, as in PySpark.
+- ``frozenset``: CPython's frozenset hash over its elements' CPython hashes (seeded ``str`` and
+  ``bytes``, CPython's tuple hash for tuples), as in PySpark.
+- ``Enum`` members (not ``IntEnum``/``StrEnum``, which hash as their values): the seeded hash
+  of the member's name, which is what ``Enum.__hash__`` returns.
+
+The ``"xxh3"`` function (``sparkish.shuffle.hash=xxh3``) needs no seed: ``str`` is xxh3-64 of its
+UTF-8 bytes (lone surrogates allowed), ``bytes`` the same with xxh3 seed 7, a ``frozenset`` an
+order-independent mix of its elements' hashes, an ``Enum`` member xxh3 of its class's and its
+own name; everything else as above. Placement then differs from PySpark's.
+
+Both functions:
+
+- Every NaN hashes to 0, the value CPython used before 3.10 (PySpark's hash of NaN depends on
+  the object's identity since 3.10, so equal NaN keys would land apart).
 - ``datetime``, ``date``, ``time`` and ``timedelta``: xxh3-64 of an integer count of
   microseconds (or days). Aware datetimes and times are counted from UTC, so values that are
-  equal at the same instant hash equally.
-- ``Enum`` members (not ``IntEnum``/``StrEnum``, which hash as their values): the class's and
-  the member's names.
+  equal at the same instant hash equally. (PySpark's seeded ``hash()`` of these is not
+  reproduced: their placement differs from PySpark's.)
 - Subclasses of the types above (``IntEnum``, namedtuples, ``numpy.str_``, ``numpy.float64``,
   ``pandas.Timestamp``, ...) use their base type's rule. A subclass that redefines ``__eq__`` in
   Python falls back to ``hash()``: sparkish cannot know its equality.
@@ -28,8 +44,8 @@ Rules, chosen to agree with PySpark's ``portable_hash`` where PySpark is itself 
 - Anything else (user classes, dataclasses) falls back to ``hash(key)``. That can depend on
   ``PYTHONHASHSEED`` (a frozen dataclass holding a ``str``) or even on the object's address.
   :func:`is_portable_key_type` tells the shuffle when this happens. sparkish starts its local
-  workers with a fixed ``PYTHONHASHSEED`` so ``hash()`` agrees across them, but a driver or an
-  external worker started without that variable does not.
+  workers with the configured seed so ``hash()`` agrees across them, but a driver or an
+  external worker started without it does not.
 
 Caveat shared with PySpark: ``hash(n) == n`` for most ints, so strided int keys (all multiples
 of 1000, say) collide when the stride and the partition count share factors. Changing that
@@ -42,26 +58,42 @@ from __future__ import annotations
 
 import enum
 import numbers
+import os
 import sys
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from types import FunctionType
-from typing import Any
+from typing import Any, NamedTuple
 
+import siphash24
 from xxhash import xxh3_64_intdigest
 
 from ..validation import require_int
 
 __all__ = [
+    "DEFAULT_KEY_HASHING",
+    "HASH_FUNCTIONS",
+    "MAX_HASH_SEED",
     "NAN_HASH",
+    "KeyHashing",
     "bucket_columns",
     "bucket_pairs",
+    "builtin_hash_matches",
+    "current_key_hashing",
     "is_portable_key_type",
     "partition_ids",
     "portable_hash",
+    "python_hash",
+    "seed_from_environment",
+    "use_key_hashing",
 ]
+
+#: The key hash functions: PySpark's placement (seeded like PySpark) and seed-free xxh3.
+HASH_FUNCTIONS = ("pyspark", "xxh3")
+#: The largest ``PYTHONHASHSEED`` CPython accepts.
+MAX_HASH_SEED = 4_294_967_295
 
 #: The hash of every NaN (float, complex, Decimal, numpy). CPython used 0 before 3.10.
 NAN_HASH = sys.hash_info.nan
@@ -83,6 +115,21 @@ _SEED_TIMEDELTA = 4
 _SEED_FROZENSET = 5
 _SEED_ENUM = 6
 _SEED_BYTES = 7
+# CPython's tuple hash (Objects/tupleobject.c, 64-bit): xxHash primes, rotation by 31 bits.
+_XXPRIME_1 = 11400714785074694791
+_XXPRIME_2 = 14029467366897019727
+_XXPRIME_5 = 2870177450012600261
+# CPython's frozenset hash (Objects/setobject.c).
+_SHUFFLE_XOR = 89869747
+_SHUFFLE_MULTIPLIER = 3644798167
+_SIZE_MULTIPLIER = 1927868237
+# hash(None) is a constant from CPython 3.12 on; before, it was None's address, which differs
+# between processes (PySpark's placement of such frozensets is then arbitrary too).
+_NONE_HASH = hash(None) if sys.version_info >= (3, 12) else 0
+# hash() of a str or bytes that CPython computes by SipHash: by sys.hash_info.algorithm.
+_SIPHASH = {"siphash13": siphash24.siphash13, "siphash24": siphash24.siphash24}
+# A str of the UCS-2 kind: the fast path's check covers the representation rule too.
+_PROBE = "sparkish hash probe \u2713"
 # Types resolved at run time (subclasses, numpy scalars, user classes) are cached; this bounds
 # the cache when a program creates classes dynamically.
 _MAX_CACHED_TYPES = 4096
@@ -93,7 +140,118 @@ def _signed64(unsigned: int) -> int:
     return unsigned - _TWO_POW_64 if unsigned >= _TWO_POW_63 else unsigned
 
 
-def _hash_str(key: str) -> int:
+class KeyHashing(NamedTuple):
+    """How a process hashes keys: the function (one of :data:`HASH_FUNCTIONS`) and, for
+    ``"pyspark"``, the ``PYTHONHASHSEED`` whose ``hash()`` of ``str`` and ``bytes`` it gives.
+
+    >>> KeyHashing()
+    KeyHashing(function='pyspark', seed=0)
+    """
+
+    function: str = "pyspark"
+    seed: int = 0
+
+
+#: PySpark's placement with ``PYTHONHASHSEED=0``, as PySpark's executors run by default.
+DEFAULT_KEY_HASHING = KeyHashing()
+
+
+def seed_from_environment(value: str | None) -> int:
+    """The hash seed of PySpark's executors under a driver whose ``PYTHONHASHSEED`` is ``value``.
+
+    PySpark passes the driver's value on, else ``0``. ``random`` (each executor its own seed,
+    so PySpark's placement of strings would change from run to run) also gives ``0``.
+
+    >>> seed_from_environment("42"), seed_from_environment(None), seed_from_environment("random")
+    (42, 0, 0)
+    """
+    if value is None or not value.strip().isdigit():
+        return 0
+    return int(value)
+
+
+def _siphash_key(seed: int) -> bytes:
+    """The SipHash key CPython derives from ``PYTHONHASHSEED=seed`` (``Python/bootstrap_hash.c``):
+    zeros for 0, else the first 16 bytes of its linear congruential generator's output."""
+    if seed == 0:
+        return bytes(16)
+    key = bytearray()
+    state = seed
+    for _ in range(16):
+        state = (state * 214013 + 2531011) & 0xFFFFFFFF
+        key.append((state >> 16) & 0xFF)
+    return bytes(key)
+
+
+def _representation(text: str) -> bytes:
+    """The bytes CPython hashes for ``text``: its PEP 393 form, with one (Latin-1), two (UCS-2)
+    or four (UCS-4) bytes per code point depending on the widest code point."""
+    if text.isascii():
+        return text.encode("ascii")
+    widest = max(text)
+    if widest <= "\xff":
+        return text.encode("latin-1")
+    if widest <= "\uffff":
+        return text.encode("utf-16-le", "surrogatepass")
+    return text.encode("utf-32-le", "surrogatepass")
+
+
+def _seeded_bytes_hasher(seed: int) -> Callable[[bytes], int]:
+    """CPython's ``hash()`` of bytes in a process started with ``PYTHONHASHSEED=seed``."""
+    siphash = _SIPHASH.get(sys.hash_info.algorithm)
+    if siphash is None or sys.hash_info.cutoff != 0:
+        raise RuntimeError(
+            f"sparkish cannot reproduce this Python's str hash ({sys.hash_info.algorithm}, "
+            f"cutoff {sys.hash_info.cutoff}) for PYTHONHASHSEED={seed}: start every process "
+            f"with PYTHONHASHSEED={seed}, or set sparkish.shuffle.hash=xxh3"
+        )
+    key = _siphash_key(seed)
+
+    def hash_bytes(data: bytes) -> int:
+        if not data:
+            return 0  # _Py_HashBytes: the empty string hashes to 0 under every seed
+        value: int = siphash(data, key=key).intdigest()  # signed, like hash()
+        return -2 if value == -1 else value  # -1 is reserved for errors
+
+    return hash_bytes
+
+
+def python_hash(key: str | bytes, seed: int) -> int:
+    """CPython's ``hash(key)`` in a process started with ``PYTHONHASHSEED=seed``.
+
+    Computed without this process's own ``hash()``, so it is the same in every process.
+
+    >>> python_hash(b"abc", 0), python_hash("abc", 0)
+    (-4594863902769663758, -4594863902769663758)
+    >>> python_hash("", 12345)
+    0
+    """
+    hash_bytes = _seeded_bytes_hasher(seed)
+    return hash_bytes(_representation(key) if isinstance(key, str) else key)
+
+
+def builtin_hash_matches(seed: int) -> bool:
+    """Whether this process's own ``hash()`` of ``str`` and ``bytes`` is CPython's under
+    ``PYTHONHASHSEED=seed`` (the process was started with that seed)."""
+    return hash(_PROBE) == python_hash(_PROBE, seed)
+
+
+def _seeded_str_and_bytes_hashers(
+    seed: int,
+) -> tuple[Callable[[str], int], Callable[[bytes], int]]:
+    """``hash()`` of str and bytes under ``seed``: the built-in when this process runs with that
+    seed, else CPython's algorithm computed here."""
+    if builtin_hash_matches(seed):
+        return hash, hash
+    hash_bytes = _seeded_bytes_hasher(seed)
+
+    def hash_str(key: str) -> int:
+        return hash_bytes(_representation(key))
+
+    return hash_str, hash_bytes
+
+
+def _xxh3_str(key: str) -> int:
     try:
         encoded = key.encode()
     except UnicodeEncodeError:  # lone surrogates, e.g. from os.fsdecode of undecodable bytes
@@ -103,7 +261,7 @@ def _hash_str(key: str) -> int:
     return unsigned - _TWO_POW_64 if unsigned >= _TWO_POW_63 else unsigned
 
 
-def _hash_bytes(key: bytes) -> int:
+def _xxh3_bytes(key: bytes) -> int:
     unsigned = xxh3_64_intdigest(key, _SEED_BYTES)
     return unsigned - _TWO_POW_64 if unsigned >= _TWO_POW_63 else unsigned
 
@@ -150,7 +308,7 @@ def _hash_tuple(key: tuple) -> int:
     return combined ^ len(key)
 
 
-def _hash_frozenset(key: frozenset) -> int:
+def _xxh3_frozenset(key: frozenset) -> int:
     # Elements are mixed one by one and then added, so iteration order (which depends on the
     # elements' seeded hash() for str) does not matter and e.g. {1, 2} and {3} stay apart.
     total = 0
@@ -161,6 +319,51 @@ def _hash_frozenset(key: frozenset) -> int:
         return _EMPTY_FROZENSET_HASH
     total = (total + len(key)) & _UINT64_MASK
     return _signed64(xxh3_64_intdigest(total.to_bytes(8, "little"), _SEED_FROZENSET))
+
+
+def _python_element_hash(element: Any) -> int:
+    """``hash(element)`` as a PySpark executor computes it inside a frozenset: tuples by
+    CPython's own tuple hash (not PySpark's rule), ``str`` and ``bytes`` seeded, and the other
+    types by their portable rule, which equals ``hash()`` wherever that is the same in every
+    process."""
+    if element is None:
+        return _NONE_HASH
+    element_type = type(element)
+    hasher = _get_hasher(element_type) or _resolve_and_cache(element_type)
+    if hasher is _hash_tuple:
+        return _python_tuple_hash(element)
+    return hasher(element)
+
+
+def _python_tuple_hash(key: tuple) -> int:
+    """CPython's ``tuplehash`` (3.8+, 64-bit) over the elements' :func:`_python_element_hash`."""
+    accumulator = _XXPRIME_5
+    for element in key:
+        lane = _python_element_hash(element) & _UINT64_MASK
+        accumulator = (accumulator + lane * _XXPRIME_2) & _UINT64_MASK
+        accumulator = ((accumulator << 31) | (accumulator >> 33)) & _UINT64_MASK
+        accumulator = (accumulator * _XXPRIME_1) & _UINT64_MASK
+    accumulator = (accumulator + (len(key) ^ (_XXPRIME_5 ^ 3527539))) & _UINT64_MASK
+    return 1546275796 if accumulator == _UINT64_MASK else _signed64(accumulator)
+
+
+def _pyspark_frozenset(key: frozenset) -> int:
+    """CPython's ``frozenset_hash`` (PySpark calls ``hash()``): the elements' hashes, shuffled
+    and xor-ed so that iteration order does not matter, then mixed with the size."""
+    mixed = 0
+    for element in key:
+        element_hash = _python_element_hash(element) & _UINT64_MASK
+        shuffled = (element_hash ^ _SHUFFLE_XOR) ^ (element_hash << 16)
+        mixed ^= (shuffled * _SHUFFLE_MULTIPLIER) & _UINT64_MASK
+    mixed ^= ((len(key) + 1) * _SIZE_MULTIPLIER) & _UINT64_MASK
+    mixed ^= (mixed >> 11) ^ (mixed >> 25)
+    mixed = (mixed * 69069 + 907133923) & _UINT64_MASK
+    return 590923713 if mixed == _UINT64_MASK else _signed64(mixed)
+
+
+def _pyspark_enum_member(key: enum.Enum) -> int:
+    # Enum.__hash__ is hash(self._name_).
+    return _HASHERS[str](key.name)
 
 
 def _hash_count(count: int, seed: int) -> int:
@@ -199,23 +402,20 @@ def _hash_timedelta(key: timedelta) -> int:
     return _hash_count(microseconds, _SEED_TIMEDELTA)
 
 
-def _hash_enum_member(key: enum.Enum) -> int:
+def _xxh3_enum_member(key: enum.Enum) -> int:
     cls = type(key)
     name = f"{cls.__module__}.{cls.__qualname__}.{key.name}"
     return _signed64(xxh3_64_intdigest(name.encode("utf-8", "surrogatepass"), _SEED_ENUM))
 
 
-# Exact type -> hasher. ``int`` and ``bool`` map to the builtin ``hash`` itself (no Python
-# frame). Subclasses and other types are resolved once by ``_resolve_hasher`` and cached here.
-_HASHERS: dict[type, Callable[[Any], int]] = {
+# The rules that do not depend on the hash function. ``int`` and ``bool`` map to the builtin
+# ``hash`` itself (no Python frame).
+_COMMON_HASHERS: dict[type, Callable[[Any], int]] = {
     int: hash,
     bool: hash,
-    str: _hash_str,
-    bytes: _hash_bytes,
     type(None): _hash_none,
     float: _hash_float,
     tuple: _hash_tuple,
-    frozenset: _hash_frozenset,
     complex: _hash_complex,
     Fraction: _hash_number,
     Decimal: _hash_number,
@@ -225,19 +425,24 @@ _HASHERS: dict[type, Callable[[Any], int]] = {
     timedelta: _hash_timedelta,
 }
 
+# Exact type -> hasher under this process's key hashing: the common rules plus str, bytes and
+# frozenset (set by _install). Subclasses and other types are resolved once by
+# ``_resolve_hasher`` and cached here.
+_HASHERS: dict[type, Callable[[Any], int]] = dict(_COMMON_HASHERS)
+
 # Builtin base types whose rule a subclass inherits, most specific first (datetime before date).
-_BASE_RULES: tuple[tuple[type, Callable[[Any], int]], ...] = (
-    (int, hash),
-    (str, _hash_str),
-    (bytes, _hash_bytes),
-    (float, _hash_float),
-    (tuple, _hash_tuple),
-    (frozenset, _hash_frozenset),
-    (complex, _hash_complex),
-    (datetime, _hash_datetime),
-    (date, _hash_date),
-    (time, _hash_time),
-    (timedelta, _hash_timedelta),
+_BASE_TYPES: tuple[type, ...] = (
+    int,
+    str,
+    bytes,
+    float,
+    tuple,
+    frozenset,
+    complex,
+    datetime,
+    date,
+    time,
+    timedelta,
 )
 
 _get_hasher = _HASHERS.get
@@ -272,36 +477,105 @@ def _resolve_hasher(key_type: type) -> tuple[Callable[[Any], int], bool]:
     # An __eq__ written in Python redefines equality; C-level overrides (numpy.str_,
     # pandas.Timestamp) keep the base type's equality and so can keep its rule.
     python_level_eq = isinstance(key_type.__eq__, FunctionType)
-    for base, hasher in _BASE_RULES:
+    for base in _BASE_TYPES:
         if issubclass(key_type, base):
             if python_level_eq:
                 return hash, False
-            return hasher, True
+            return _HASHERS[base], True
     if issubclass(key_type, enum.Enum):
         if key_type.__hash__ is enum.Enum.__hash__ and key_type.__eq__ is object.__eq__:
-            return _hash_enum_member, True
+            return _active.enum_member_hasher, True
         return hash, False
     if issubclass(key_type, numbers.Number):
         return _hash_number, True
     return hash, False
 
 
-def _hash_uncached(key: Any) -> int:
-    key_type = type(key)
+def _resolve_and_cache(key_type: type) -> Callable[[Any], int]:
     hasher, seed_independent = _resolve_hasher(key_type)
     if len(_HASHERS) < _MAX_CACHED_TYPES:
         if not seed_independent:
             _SEED_DEPENDENT_TYPES.add(key_type)
         _HASHERS[key_type] = hasher
-    return hasher(key)
+    return hasher
+
+
+def _hash_uncached(key: Any) -> int:
+    return _resolve_and_cache(type(key))(key)
+
+
+class _ActiveKeyHashing:
+    """This process's :class:`KeyHashing` and its rule for ``Enum`` members."""
+
+    def __init__(self) -> None:
+        self.hashing = DEFAULT_KEY_HASHING
+        self.enum_member_hasher: Callable[[Any], int] = _pyspark_enum_member
+
+
+_active = _ActiveKeyHashing()
+
+
+def _install(hashing: KeyHashing) -> None:
+    """Put ``hashing``'s rules for str, bytes, frozenset and Enum into the hasher table, and
+    forget the rules resolved for other types (a subclass inherits its base's new rule)."""
+    if hashing.function == "pyspark":
+        hash_str, hash_bytes = _seeded_str_and_bytes_hashers(hashing.seed)
+        hash_frozenset, hash_enum_member = _pyspark_frozenset, _pyspark_enum_member
+    else:
+        hash_str, hash_bytes = _xxh3_str, _xxh3_bytes
+        hash_frozenset, hash_enum_member = _xxh3_frozenset, _xxh3_enum_member
+    _SEED_DEPENDENT_TYPES.clear()
+    _HASHERS.clear()
+    _HASHERS.update(_COMMON_HASHERS)
+    _HASHERS.update({str: hash_str, bytes: hash_bytes, frozenset: hash_frozenset})
+    _active.enum_member_hasher = hash_enum_member
+    _active.hashing = hashing
+
+
+def use_key_hashing(hashing: KeyHashing) -> None:
+    """Make this process hash keys with ``hashing``; cheap when it already does.
+
+    The driver calls it when a context starts and every task with its job's key hashing, so
+    all processes of a job place keys alike.
+
+    >>> previous = current_key_hashing()
+    >>> use_key_hashing(KeyHashing("xxh3"))
+    >>> current_key_hashing()
+    KeyHashing(function='xxh3', seed=0)
+    >>> use_key_hashing(KeyHashing("murmur"))
+    Traceback (most recent call last):
+      ...
+    ValueError: sparkish.shuffle.hash must be one of pyspark, xxh3, got 'murmur'
+    >>> use_key_hashing(previous)
+    """
+    if hashing == _active.hashing:
+        return
+    function, seed = hashing
+    if function not in HASH_FUNCTIONS:
+        raise ValueError(
+            f"sparkish.shuffle.hash must be one of {', '.join(HASH_FUNCTIONS)}, got {function!r}"
+        )
+    if type(seed) is not int or not 0 <= seed <= MAX_HASH_SEED:
+        raise ValueError(
+            f"the hash seed (sparkish.python.hashSeed) must be an integer from 0 to "
+            f"{MAX_HASH_SEED}, like PYTHONHASHSEED, got {seed!r}"
+        )
+    _install(KeyHashing(function, seed))
+
+
+def current_key_hashing() -> KeyHashing:
+    """The key hashing this process uses now (see :func:`use_key_hashing`)."""
+    return _active.hashing
 
 
 def portable_hash(key: Hashable) -> int:
-    """Hash a shuffle key identically in every process, whatever ``PYTHONHASHSEED`` is.
+    """Hash a shuffle key identically in every process, whatever its own ``PYTHONHASHSEED`` is.
 
-    Keys that compare equal hash equally (``1``, ``1.0`` and ``True`` included). ``None``,
-    ints, floats and tuples of them hash exactly as in PySpark. The result is a Python int
-    that may be negative; ``portable_hash(key) % num_partitions`` is the key's partition.
+    Keys that compare equal hash equally (``1``, ``1.0`` and ``True`` included). Under the
+    ``"pyspark"`` key hashing (the default) the value is PySpark's ``portable_hash`` in an
+    executor started with the configured seed, for ``None``, numbers, ``str``, ``bytes`` and
+    tuples and frozensets of them. The result is a Python int that may be negative;
+    ``portable_hash(key) % num_partitions`` is the key's partition.
 
     >>> portable_hash(None)
     0
@@ -311,9 +585,8 @@ def portable_hash(key: Hashable) -> int:
     True
     >>> portable_hash(float("nan")) == portable_hash(float("-nan")) == NAN_HASH
     True
-    >>> import xxhash  # str: xxh3-64 of the UTF-8 bytes, as a signed 64-bit int
-    >>> digest = xxhash.xxh3_64_digest("héllo".encode())
-    >>> portable_hash("héllo") == int.from_bytes(digest, "big", signed=True)
+    >>> function, seed = current_key_hashing()  # by default ("pyspark", PYTHONHASHSEED or 0)
+    >>> portable_hash("abc") == python_hash("abc", seed)  # hash() under PYTHONHASHSEED=seed
     True
     >>> portable_hash(frozenset({"a", "b"})) == portable_hash(frozenset({"b", "a"}))
     True
@@ -357,7 +630,7 @@ def is_portable_key_type(key: Any) -> bool:
         seed_independent = key_type not in _SEED_DEPENDENT_TYPES
     if not seed_independent:
         return False
-    if hasher is _hash_tuple or hasher is _hash_frozenset:
+    if hasher is _hash_tuple or hasher is _xxh3_frozenset or hasher is _pyspark_frozenset:
         return all(is_portable_key_type(element) for element in key)
     return True
 
@@ -445,3 +718,6 @@ def bucket_columns(
             key_appenders[index](key)
             value_appenders[index](value)
     return key_buckets, value_buckets
+
+
+_install(KeyHashing("pyspark", seed_from_environment(os.environ.get("PYTHONHASHSEED"))))

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..resultiterable import ResultIterable
 from ..serialization import loads
+from ..shuffle.hashing import KeyHashing, use_key_hashing
 from ..shuffle.int_columns import (
     ColumnIterator,
     IntPairs,
@@ -312,6 +313,9 @@ def identity_partition(key: int) -> int:
     return key
 
 
-def partition_on_worker(partitioner: Callable[[Any], int], key: Any) -> int:
+def partition_on_worker(
+    partitioner: Callable[[Any], int], key: Any, key_hashing: KeyHashing
+) -> int:
     """Where a worker places ``key`` (for keys whose hash depends on the process's seed)."""
+    use_key_hashing(key_hashing)
     return partitioner(key)

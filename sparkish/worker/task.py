@@ -29,6 +29,7 @@ from .._dask_compat import (
 )
 from ..errors import UserCodeError
 from ..monitoring import task_metrics
+from ..shuffle.hashing import DEFAULT_KEY_HASHING, KeyHashing, use_key_hashing
 from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
 from . import running_tasks
 from .plan import MAX_NESTED_STEPS, Node, Step
@@ -42,7 +43,8 @@ class StageInfo:
     """Small, per-stage facts a task needs besides its plan: who it belongs to, its name, the
     driver's local properties when the job was submitted (``TaskContext.getLocalProperty``),
     for a barrier stage its barrier's id, task count and timeout, the RDD operation that names
-    the stage (its task key prefix) and whether tasks count metrics.
+    the stage (its task key prefix), whether tasks count metrics and how keys are hashed
+    (``sparkish.shuffle.hash`` and the hash seed: every process of a job must place keys alike).
     """
 
     __slots__ = (
@@ -56,6 +58,7 @@ class StageInfo:
         "barrier_timeout",
         "operation",
         "collect_metrics",
+        "key_hashing",
     )
 
     def __init__(
@@ -70,6 +73,7 @@ class StageInfo:
         barrier_timeout: float = 0.0,
         operation: str = "",
         collect_metrics: bool = True,
+        key_hashing: KeyHashing = DEFAULT_KEY_HASHING,
     ) -> None:
         self.app_id = app_id
         self.job_id = job_id
@@ -81,6 +85,7 @@ class StageInfo:
         self.barrier_timeout = barrier_timeout
         self.operation = operation
         self.collect_metrics = collect_metrics
+        self.key_hashing = key_hashing
 
     def __reduce__(self) -> tuple:
         return (StageInfo, tuple(getattr(self, name) for name in self.__slots__))
@@ -151,6 +156,7 @@ def _run_task(
     slot_values: tuple,
     describe: Callable[[tuple[str, ...]], None],
 ) -> Any:
+    use_key_hashing(info.key_hashing)
     accumulators.begin_task()
     task_metrics.begin_task(info.collect_metrics)
     # The scheduler learns which stage's task runs now (statusTracker's active tasks).
