@@ -60,10 +60,20 @@ def _start_driver(tmp_path: Path, body: str) -> tuple[subprocess.Popen, Path]:
     return process, marker
 
 
+def _finish(process: subprocess.Popen, stdin: str | None = None) -> tuple[str, str]:
+    """The driver's output once it has ended; a driver that hangs is killed, then reported."""
+    try:
+        return process.communicate(stdin, timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"the driver hung; it printed {stdout!r} and {stderr!r}") from None
+
+
 def _interrupt_when_map_tasks_run(process: subprocess.Popen, marker: Path) -> None:
     deadline = time.monotonic() + 120
     while not marker.exists():
-        assert process.poll() is None, process.communicate()
+        assert process.poll() is None, _finish(process)
         assert time.monotonic() < deadline, "the map tasks never started"
         time.sleep(0.1)
     time.sleep(0.5)
@@ -73,7 +83,7 @@ def _interrupt_when_map_tasks_run(process: subprocess.Popen, marker: Path) -> No
 def test_ctrl_c_during_a_shuffle_prints_one_line_and_ends_the_driver(tmp_path):
     process, marker = _start_driver(tmp_path, "interrupted_shuffle()\nprint('not interrupted')\n")
     _interrupt_when_map_tasks_run(process, marker)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = _finish(process)
     assert process.returncode != 0
     assert "not interrupted" not in stdout
     assert stderr.splitlines() == [
@@ -98,7 +108,7 @@ def test_ctrl_c_caught_cancels_the_whole_shuffle_and_the_context_stays_usable(tm
     """
     process, marker = _start_driver(tmp_path, body)
     _interrupt_when_map_tasks_run(process, marker)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = _finish(process)
     assert process.returncode == 0, stderr
     leftovers, result = (json.loads(line) for line in stdout.splitlines())
     # Right after the interrupt the scheduler holds no task of the interrupted job, map tasks
@@ -116,7 +126,7 @@ def test_stopping_after_a_shuffle_prints_nothing(tmp_path, records):
     sc.stop()
     """
     process, _ = _start_driver(tmp_path, body)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = _finish(process)
     assert process.returncode == 0
     assert stdout.split() == [str(records)]
     assert stderr == ""
@@ -145,7 +155,39 @@ def test_ctrl_c_in_the_python_repl_keeps_the_context(tmp_path):
     _interrupt_when_map_tasks_run(process, marker)
     process.stdin.write("print('after', sc.parallelize([1, 2], 2).sum())\nsc.stop()\n")
     process.stdin.flush()
-    stdout, stderr = process.communicate("", timeout=120)
+    stdout, stderr = _finish(process, "")
     assert "KeyboardInterrupt: cancelled job 0 (collect at <stdin>:" in stderr
     assert "Traceback" not in stderr, stderr
     assert stdout.split() == ["after", "3"]
+
+
+def test_stopping_right_after_cancelling_a_task_that_holds_the_gil(tmp_path):
+    body = """
+    import threading
+
+    def hog(x):
+        open(marker, "a").close()
+        sum(range(10**11))  # a C loop that never releases the GIL: the worker cannot answer
+        return x
+
+    def run():
+        sc.setJobGroup("hogs", "holds the GIL")
+        try:
+            sc.parallelize(range(2), 2).map(hog).collect()
+        except Exception as error:
+            print(type(error).__name__, flush=True)
+
+    job = threading.Thread(target=run)
+    job.start()
+    while not os.path.exists(marker):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    sc.cancelJobGroup("hogs")
+    job.join()
+    sc.stop()
+    print("stopped", flush=True)
+    """
+    process, _ = _start_driver(tmp_path, body)
+    stdout, stderr = _finish(process)
+    assert process.returncode == 0, stderr
+    assert stdout.split() == ["JobCancelledError", "stopped"]

@@ -434,6 +434,17 @@ class LocalProcessCluster:
                 worker.stderr_reader.join(timeout=1.0)
 
     # ------------------------------------------------------------------ used by the driver
+    def workers_running(self, keys: frozenset) -> list[int]:
+        """The pids of the live workers running a task in ``keys``, read from their task files
+        (no message to the worker, which may not answer while its task holds the GIL)."""
+        with self._lock:
+            workers = [w for w in self._workers.values() if w.process.poll() is None]
+        return [
+            worker.process.pid
+            for worker in workers
+            if any(key in keys for key, _ in running_tasks.read_file(worker.running_file).tasks)
+        ]
+
     def kill_worker(self, pid: int, *, cancelling: bool = False) -> bool:
         """SIGKILL one of this cluster's worker processes; the supervisor restarts it.
 

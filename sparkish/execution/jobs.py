@@ -371,15 +371,10 @@ class JobRunner:
         cluster = self.cluster
         if cluster is None or self.closed:
             return
-        try:
-            running = self.client.run(executing_task_keys)
-        except Exception:
-            return
-        for address, (pid, executing) in running.items():
-            if keys.intersection(executing):
-                log = logger.warning if announce else logger.info
-                log("killing worker %s, which still runs a cancelled task", address)
-                cluster.kill_worker(pid, cancelling=True)
+        for pid in cluster.workers_running(keys):
+            log = logger.warning if announce else logger.info
+            log("killing worker process %s, which still runs a cancelled task", pid)
+            cluster.kill_worker(pid, cancelling=True)
 
     def _notify(self, event: str, record: JobRecord) -> None:
         for listener in list(self.listeners):
