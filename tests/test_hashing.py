@@ -401,6 +401,14 @@ _PYSPARK_KEYS = [
     Mode.READ,
     Level.HIGH,
     uuid.SafeUUID.safe,  # a plain Enum: hash() of its name
+    datetime(2024, 3, 10, 12, 30, 5, 123456),
+    datetime(2024, 11, 3, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=1),
+    datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    date(1999, 12, 31),
+    time(23, 59, 59, 999999),
+    time(8, 0, tzinfo=timezone.utc),
+    timedelta(days=-3, microseconds=17),
+    ("day", date(2024, 2, 29)),
 ]
 
 
@@ -445,6 +453,9 @@ def test_partitions_match_pyspark_for_keys_of_every_type(pyspark_oracle) -> None
     assert len(set(expected)) > 3
 
 
+_utc_offsets = st.builds(
+    timezone, st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23))
+)
 _pyspark_scalar_keys = st.one_of(
     st.none(),
     st.booleans(),
@@ -453,6 +464,10 @@ _pyspark_scalar_keys = st.one_of(
     st.text(alphabet=st.characters(codec=None, exclude_categories=())),
     st.binary(),
     st.decimals(allow_nan=False),
+    st.datetimes(timezones=st.none() | _utc_offsets),
+    st.dates(),
+    st.times(timezones=st.none() | _utc_offsets),
+    st.timedeltas(),
 )
 _pyspark_set_members = st.recursive(
     st.one_of(st.text(), st.binary(), st.integers(), st.floats(allow_nan=False)),
@@ -772,11 +787,12 @@ def test_tuples_floats_and_dates_spread_evenly(num_partitions) -> None:
     _assert_spread_evenly(
         [date(2000, 1, 1) + timedelta(days=i) for i in range(10_000)], num_partitions
     )
-    _assert_spread_evenly([timedelta(minutes=15 * i) for i in range(10_000)], num_partitions)
     _assert_spread_evenly([frozenset({f"w{i}", i}) for i in range(10_000)], num_partitions)
     with _hashing(KeyHashing("xxh3")):
-        # CPython's frozenset hash (PySpark's placement) spreads sets of small ints unevenly.
+        # CPython's frozenset and timedelta hashes (PySpark's placement) spread sets of small
+        # ints and regular durations unevenly.
         _assert_spread_evenly([frozenset({i, i + 1}) for i in range(10_000)], num_partitions)
+        _assert_spread_evenly([timedelta(minutes=15 * i) for i in range(10_000)], num_partitions)
     if num_partitions <= 256:
         # PySpark's tuple rule is weak for grids of small ints over many partitions (~1000);
         # sparkish keeps the rule for compatibility.

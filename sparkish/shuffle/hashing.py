@@ -23,20 +23,21 @@ Rules of the ``"pyspark"`` function:
   ``bytes``, CPython's tuple hash for tuples), as in PySpark.
 - ``Enum`` members (not ``IntEnum``/``StrEnum``, which hash as their values): the seeded hash
   of the member's name, which is what ``Enum.__hash__`` returns.
+- ``datetime``, ``date``, ``time``, ``timedelta``: CPython's hashes. Naive values hash their
+  packed fields as bytes (seeded like ``bytes``); aware ones and timedeltas hash a
+  ``(days, seconds, microseconds)`` tuple in UTC, which no seed changes.
 
 The ``"xxh3"`` function (``sparkish.shuffle.hash=xxh3``) needs no seed: ``str`` is xxh3-64 of its
 UTF-8 bytes (lone surrogates allowed), ``bytes`` the same with xxh3 seed 7, a ``frozenset`` an
 order-independent mix of its elements' hashes, an ``Enum`` member xxh3 of its class's and its
-own name; everything else as above. Placement then differs from PySpark's.
+own name, ``datetime``, ``date``, ``time`` and ``timedelta`` xxh3-64 of an integer count of
+microseconds (or days), aware values counted from UTC; everything else as above. Placement
+then differs from PySpark's.
 
 Both functions:
 
 - Every NaN hashes to 0, the value CPython used before 3.10 (PySpark's hash of NaN depends on
   the object's identity since 3.10, so equal NaN keys would land apart).
-- ``datetime``, ``date``, ``time`` and ``timedelta``: xxh3-64 of an integer count of
-  microseconds (or days). Aware datetimes and times are counted from UTC, so values that are
-  equal at the same instant hash equally. (PySpark's seeded ``hash()`` of these is not
-  reproduced: their placement differs from PySpark's.)
 - Subclasses of the types above (``IntEnum``, namedtuples, ``numpy.str_``, ``numpy.float64``,
   ``pandas.Timestamp``, ...) use their base type's rule. A subclass that redefines ``__eq__`` in
   Python falls back to ``hash()``: sparkish cannot know its equality.
@@ -402,6 +403,55 @@ def _hash_timedelta(key: timedelta) -> int:
     return _hash_count(microseconds, _SEED_TIMEDELTA)
 
 
+def _utc_offset(value: datetime | time) -> timedelta | None:
+    """The UTC offset CPython's hash uses: ``None`` for naive values, and never fold's."""
+    if value.tzinfo is None:
+        return None
+    if value.fold:
+        value = value.replace(fold=0)
+    return value.utcoffset()
+
+
+def _pyspark_time_hashers(
+    hash_bytes: Callable[[bytes], int],
+) -> dict[type, Callable[[Any], int]]:
+    """CPython's hashes of datetime, date, time and timedelta (``Modules/_datetimemodule.c``),
+    as PySpark gets them from ``hash()``: naive values hash their packed fields as bytes (so
+    with the seed, through ``hash_bytes``); aware values hash as the ``timedelta`` from midnight
+    (or day 0) in UTC, and a ``timedelta`` as its (days, seconds, microseconds) tuple, which
+    no seed changes."""
+
+    def hash_timedelta(key: timedelta) -> int:
+        return hash((key.days, key.seconds, key.microseconds))
+
+    def hash_datetime(key: datetime) -> int:
+        offset = _utc_offset(key)
+        micro = key.microsecond
+        if offset is None:
+            year = key.year
+            fields = (year >> 8, year & 0xFF, key.month, key.day, key.hour, key.minute)
+            return hash_bytes(
+                bytes((*fields, key.second, micro >> 16, (micro >> 8) & 0xFF, micro & 0xFF))
+            )
+        seconds = key.hour * 3600 + key.minute * 60 + key.second
+        return hash_timedelta(timedelta(key.toordinal(), seconds, micro) - offset)
+
+    def hash_date(key: date) -> int:
+        year = key.year
+        return hash_bytes(bytes((year >> 8, year & 0xFF, key.month, key.day)))
+
+    def hash_time(key: time) -> int:
+        offset = _utc_offset(key)
+        micro = key.microsecond
+        if offset is None:
+            fields = (key.hour, key.minute, key.second)
+            return hash_bytes(bytes((*fields, micro >> 16, (micro >> 8) & 0xFF, micro & 0xFF)))
+        seconds = key.hour * 3600 + key.minute * 60 + key.second
+        return hash_timedelta(timedelta(0, seconds, micro) - offset)
+
+    return {datetime: hash_datetime, date: hash_date, time: hash_time, timedelta: hash_timedelta}
+
+
 def _xxh3_enum_member(key: enum.Enum) -> int:
     cls = type(key)
     name = f"{cls.__module__}.{cls.__qualname__}.{key.name}"
@@ -419,15 +469,18 @@ _COMMON_HASHERS: dict[type, Callable[[Any], int]] = {
     complex: _hash_complex,
     Fraction: _hash_number,
     Decimal: _hash_number,
+}
+
+_XXH3_TIME_HASHERS: dict[type, Callable[[Any], int]] = {
     datetime: _hash_datetime,
     date: _hash_date,
     time: _hash_time,
     timedelta: _hash_timedelta,
 }
 
-# Exact type -> hasher under this process's key hashing: the common rules plus str, bytes and
-# frozenset (set by _install). Subclasses and other types are resolved once by
-# ``_resolve_hasher`` and cached here.
+# Exact type -> hasher under this process's key hashing: the common rules plus str, bytes,
+# frozenset and the datetime types (set by _install). Subclasses and other types are resolved
+# once by ``_resolve_hasher`` and cached here.
 _HASHERS: dict[type, Callable[[Any], int]] = dict(_COMMON_HASHERS)
 
 # Builtin base types whose rule a subclass inherits, most specific first (datetime before date).
@@ -521,13 +574,16 @@ def _install(hashing: KeyHashing) -> None:
     if hashing.function == "pyspark":
         hash_str, hash_bytes = _seeded_str_and_bytes_hashers(hashing.seed)
         hash_frozenset, hash_enum_member = _pyspark_frozenset, _pyspark_enum_member
+        time_hashers = _pyspark_time_hashers(hash_bytes)
     else:
         hash_str, hash_bytes = _xxh3_str, _xxh3_bytes
         hash_frozenset, hash_enum_member = _xxh3_frozenset, _xxh3_enum_member
+        time_hashers = _XXH3_TIME_HASHERS
     _SEED_DEPENDENT_TYPES.clear()
     _HASHERS.clear()
     _HASHERS.update(_COMMON_HASHERS)
     _HASHERS.update({str: hash_str, bytes: hash_bytes, frozenset: hash_frozenset})
+    _HASHERS.update(time_hashers)
     _active.enum_member_hasher = hash_enum_member
     _active.hashing = hashing
 
