@@ -35,6 +35,7 @@ class DaskProcesses:
         self.environment = dict(os.environ)
         self.environment["PYTHONPATH"] = str(REPO_ROOT)
         self.environment.pop("SPARKISH_SUBMIT_CONF", None)
+        self.environment["PYTHONHASHSEED"] = "0"  # the driver's (see the README's Dask section)
         self.processes: list[subprocess.Popen] = []
 
     def start(self, *arguments: str, log: str) -> subprocess.Popen:

@@ -274,6 +274,8 @@ class JobRunner:
                 self._check_local_cluster(cluster, record, futures, builder)
                 continue
             without_workers_since = self._check_workers(record, futures, without_workers_since)
+        if without_workers_since is not None and remaining[0] == 0:
+            logger.warning("job %s continued: a worker joined the cluster", record.job_id)
 
     def _check_workers(
         self, record: JobRecord, futures: list, without_workers_since: float | None
@@ -286,7 +288,7 @@ class JobRunner:
             return without_workers_since
         if workers:
             if without_workers_since is not None:
-                logger.warning("job %s continues: a worker joined the cluster", record.job_id)
+                logger.warning("job %s continued: a worker joined the cluster", record.job_id)
             return None
         now = time.monotonic()
         if without_workers_since is None:
