@@ -19,6 +19,7 @@ with another version raises ``ImportError`` naming both.
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from collections import defaultdict
@@ -264,16 +265,24 @@ class RecordsShuffleRun(ShuffleRun[int, Any]):
 
 @dataclass(frozen=True)
 class RecordsShuffleSpec(ShuffleSpec[int]):
-    """Scheduler-side description of a sparkish shuffle with ``npartitions_out`` outputs."""
+    """Scheduler-side description of a sparkish shuffle with ``npartitions_out`` outputs.
+
+    ``group_starts`` are the first partitions of the groups in which reduce tasks read the
+    output (empty: one partition per task); a group's partitions all go to one worker.
+    """
 
     npartitions_out: int
+    group_starts: tuple[int, ...] = ()
 
     @property
     def output_partitions(self) -> Any:
         yield from range(self.npartitions_out)
 
     def pick_worker(self, partition: int, workers: Sequence[str]) -> str:
-        return workers[len(workers) * partition // self.npartitions_out]
+        if not self.group_starts:
+            return workers[len(workers) * partition // self.npartitions_out]
+        group = bisect.bisect_right(self.group_starts, partition) - 1
+        return workers[len(workers) * group // len(self.group_starts)]
 
     def create_run_on_worker(
         self, run_id: int, span_id: str | None, worker_for: dict[int, str], plugin: Any
@@ -334,10 +343,21 @@ def read_output_partition(shuffle_id: str, output_partition: int, run_id: int) -
         return plugin.get_output_partition(shuffle, run_id, output_partition)
 
 
-def barrier_task(shuffle_id: str, transfer_refs: list, npartitions_out: int, disk: bool) -> Any:
+def barrier_task(
+    shuffle_id: str,
+    transfer_refs: list,
+    npartitions_out: int,
+    disk: bool,
+    group_starts: tuple[int, ...] = (),
+) -> Any:
     """The graph task that waits for every map task of a shuffle (what the scheduler's P2P
     plugin recognises a shuffle by)."""
-    spec = RecordsShuffleSpec(id=ShuffleId(shuffle_id), disk=disk, npartitions_out=npartitions_out)
+    spec = RecordsShuffleSpec(
+        id=ShuffleId(shuffle_id),
+        disk=disk,
+        npartitions_out=npartitions_out,
+        group_starts=group_starts,
+    )
     return P2PBarrierTask(
         barrier_key(ShuffleId(shuffle_id)), p2p_barrier, shuffle_id, *transfer_refs, spec=spec
     )

@@ -197,6 +197,41 @@ def _holds_only_immutable(values: list) -> bool:
         level = list(itertools.chain.from_iterable(tuples))
 
 
+class PartitionGroup:
+    """The results of consecutive partitions ``first, first + 1, ...`` computed by one task.
+
+    A task may compute a group of partitions (see :mod:`sparkish.execution.grouping`); its result
+    keeps each partition's result apart, so a later task can read one partition of the group.
+
+    >>> group = PartitionGroup(4, [Block([1]), Block([2, 3])])
+    >>> list(group.part(5)), group.splits
+    ([2, 3], range(4, 6))
+    """
+
+    __slots__ = ("first", "parts")
+
+    def __init__(self, first: int, parts: list) -> None:
+        self.first = first
+        self.parts = parts
+
+    @property
+    def splits(self) -> range:
+        return range(self.first, self.first + len(self.parts))
+
+    def part(self, split: int) -> Any:
+        """The result of partition ``split``."""
+        return self.parts[split - self.first]
+
+    def __reduce__(self):
+        return (PartitionGroup, (self.first, self.parts))
+
+    def __repr__(self) -> str:
+        return f"PartitionGroup(partitions {self.first}-{self.first + len(self.parts) - 1})"
+
+    def __sizeof__(self) -> int:
+        return sum(sizeof(part) for part in self.parts) + 64
+
+
 @dask_serialize.register(Block)
 def _serialize_block(block: Block) -> tuple[dict, list]:
     return {"open": block.is_open}, [block.payload()]

@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not make `import pyspark` in the program import sparkish",
     )
+    parser.add_argument(
+        "--no-grouping",
+        dest="grouping",
+        action="store_false",
+        help="run one task per partition (sets sparkish.task.grouping=false)",
+    )
     # Kept for programs started with the option before it became the default.
     parser.add_argument(
         "--pyspark-compat", dest="legacy_compat", action="store_true", help=argparse.SUPPRESS
@@ -125,6 +131,8 @@ def _settings(options: argparse.Namespace) -> dict[str, str]:
         value = getattr(options, option.lstrip("-").replace("-", "_"))
         if value is not None:
             settings[setting] = value
+    if not options.grouping:
+        settings["sparkish.task.grouping"] = "false"
     return settings
 
 

@@ -34,6 +34,24 @@ def sc() -> SparkContext:
     return context
 
 
+#: Local properties of the two ways jobs may map partitions to tasks: grouping consecutive
+#: partitions (at least one group per worker thread, so small RDDs are grouped too) and one task
+#: per partition (``--no-grouping``).
+GROUPING_MODES = {
+    "grouped": {"sparkish.task.tasksPerSlot": "1"},
+    "per-partition": {"sparkish.task.grouping": "false"},
+}
+
+
+@pytest.fixture(params=sorted(GROUPING_MODES))
+def sc_in_both_grouping_modes(request) -> SparkContext:
+    """The shared context, once with partitions grouped into tasks and once without; the RDD
+    and shuffle suites run in both modes."""
+    context = _shared_context()
+    context._runtime.replace_local_properties(dict(GROUPING_MODES[request.param]))
+    return context
+
+
 @pytest.fixture
 def no_context():
     """Stop any active context so the test can create its own; stop the test's one afterwards."""

@@ -7,7 +7,8 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,18 @@ def lines_totalling(target_bytes: int, salt: int = 0) -> list[str]:
         lines.append(line)
         total += len(line.encode()) + 1
     return lines
+
+
+@contextmanager
+def ungrouped(sc: SparkContext) -> Iterator[None]:
+    """Run the jobs of the block with one task per partition (``sparkish.task.grouping=false``
+    for this thread), for tests that count tasks per partition."""
+    previous = sc.getLocalProperty(GROUPING)
+    sc.setLocalProperty(GROUPING, "false")
+    try:
+        yield
+    finally:
+        sc.setLocalProperty(GROUPING, previous)
+
+
+GROUPING = "sparkish.task.grouping"

@@ -341,6 +341,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
         "id",
         "disk",
         "npartitions_out",
+        "group_starts",
     ]
     assert _abstract_methods(ShuffleSpec) == {
         "output_partitions",

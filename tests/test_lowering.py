@@ -7,6 +7,7 @@ import operator
 from distributed import get_task_stream
 
 from sparkish.serialization import Block
+from tests.helpers import ungrouped
 
 
 def _ten_step_chain(sc):
@@ -25,7 +26,7 @@ def _model():
 
 def test_ten_step_narrow_chain_runs_one_task_per_partition(sc):
     chain = _ten_step_chain(sc)
-    with get_task_stream(client=sc.dask_client) as stream:
+    with ungrouped(sc), get_task_stream(client=sc.dask_client) as stream:
         result = chain.collect()
     assert result == _model()
     assert sc._runtime.jobs.completed[-1].task_count == 8
@@ -35,7 +36,7 @@ def test_ten_step_narrow_chain_runs_one_task_per_partition(sc):
 
 def test_count_runs_in_the_tasks(sc):
     chain = _ten_step_chain(sc)
-    with get_task_stream(client=sc.dask_client) as stream:
+    with ungrouped(sc), get_task_stream(client=sc.dask_client) as stream:
         assert chain.count() == len(_model())
     assert len({task["key"] for task in stream.data}) == 8
 
@@ -56,7 +57,8 @@ def test_persisted_partitions_are_opaque_blocks_on_the_workers(sc):
 def test_shuffle_graph_is_linear_in_map_and_reduce_partitions(sc):
     pairs = sc.parallelize(range(20_000), 200).map(lambda x: (x % 997, 1))
     counts = pairs.reduceByKey(operator.add, 200)
-    result = dict(counts.collect())
+    with ungrouped(sc):
+        result = dict(counts.collect())
     assert result == {k: len(range(k, 20_000, 997)) for k in range(997)}
     tasks = sc._runtime.jobs.completed[-1].task_count
     assert tasks == 200 + 1 + 200  # map tasks, the barrier, reduce tasks (never 200 x 200)

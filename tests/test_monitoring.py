@@ -333,7 +333,8 @@ RECORDS_PER_PARTITION = 40
 
 @pytest.mark.cluster
 def test_a_task_recomputed_after_a_worker_loss_counts_once(no_context, tmp_path):
-    conf = SparkConf().set("spark.ui.port", "0")
+    # One task per map partition, so that the killed worker surely runs a map task.
+    conf = SparkConf().set("spark.ui.port", "0").set("sparkish.task.grouping", "false")
     sc = SparkContext("local[2]", "recompute", conf=conf)
     url = scheduler_metrics_url(sc)
     before = scrape(url)

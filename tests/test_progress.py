@@ -19,13 +19,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.timeout(300)
 
-# Six map tasks of 0.4 s on two workers: the job runs well past the half second after which
-# Spark (and sparkish) start drawing the bar.
+# Six map tasks of 0.4 s on two workers (one task per partition): the job runs well past the
+# half second after which Spark (and sparkish) start drawing the bar.
 SCRIPT = """
 import sys, time
 from operator import add
 from sparkish import SparkConf, SparkContext
-conf = SparkConf().set("spark.ui.port", "0")
+conf = SparkConf().set("spark.ui.port", "0").set("sparkish.task.grouping", "false")
 if len(sys.argv) > 1:
     conf.set("spark.ui.showConsoleProgress", sys.argv[1])
 sc = SparkContext("local[2]", "progress", conf=conf)

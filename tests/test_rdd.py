@@ -31,6 +31,13 @@ from pyspark.statcounter import StatCounter as PySparkStatCounter
 from sparkish import RDD, SparkContext, StorageLevel
 from tests.pyspark_oracle import PySparkOracle
 
+
+@pytest.fixture
+def sc(sc_in_both_grouping_modes):
+    """This suite runs with partitions grouped into tasks and with one task per partition."""
+    return sc_in_both_grouping_modes
+
+
 HYPOTHESIS_SETTINGS = settings(
     max_examples=12,
     deadline=None,

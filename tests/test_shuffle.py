@@ -21,6 +21,14 @@ from hypothesis import strategies as st
 
 from sparkish import ResultIterable, SparkConf, SparkContext
 from sparkish.shuffle import portable_hash
+from tests.helpers import ungrouped
+
+
+@pytest.fixture
+def sc(sc_in_both_grouping_modes):
+    """This suite runs with partitions grouped into tasks and with one task per partition."""
+    return sc_in_both_grouping_modes
+
 
 # The `sc` fixture is function scoped but shared (one context for every example); keep each
 # property to a few dozen examples so the file stays within a few minutes on two cores.
@@ -888,16 +896,23 @@ def test_operations_on_copartitioned_rdds_do_not_shuffle_again(sc):
     for rdd in (computed_left, computed_right, computed_other):
         rdd.count()
     copartitioned = computed_left.join(computed_right)
-    assert Counter(copartitioned.collect()) == model_join(left_pairs, right_pairs, "inner")
+    with ungrouped(sc):
+        assert Counter(copartitioned.collect()) == model_join(left_pairs, right_pairs, "inner")
     copartitioned_tasks = sc._runtime.jobs.completed[-1].task_count
     assert _shuffles_in_last_job(sc) == 0
     # ...while a join with a differently partitioned RDD shuffles both sides together
-    computed_left.join(computed_other).collect()
+    with ungrouped(sc):
+        computed_left.join(computed_other).collect()
     assert _shuffles_in_last_job(sc) == 1
     assert copartitioned_tasks < sc._runtime.jobs.completed[-1].task_count
 
 
 def test_second_action_reuses_the_map_side(sc):
+    with ungrouped(sc):
+        _check_second_action_reuses_the_map_side(sc)
+
+
+def _check_second_action_reuses_the_map_side(sc):
     mapped_records = sc.accumulator(0)
 
     def tag(x):

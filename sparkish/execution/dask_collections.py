@@ -88,7 +88,13 @@ class DaskGraphProvider(Provider):
         self.graph = graph
         self.keys = keys
 
-    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+    def graph_input(
+        self,
+        split: int,
+        builder: GraphBuilder,
+        exclusive: bool = True,
+        within: range | None = None,
+    ) -> Any:
         key = self.keys[split]
         if key not in builder.graph:
             builder.graph.update(self.graph)

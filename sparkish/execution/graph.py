@@ -2,9 +2,10 @@
 
 A job computes a *finisher* (``count``, ``collect``, a partial ``reduce``...) over some
 partitions of an RDD. The RDD's narrow lineage is one plan tree (:mod:`sparkish.worker.plan`),
-pickled once per stage; every partition becomes exactly one task running
-:func:`~sparkish.worker.task.run_task`. A plan's :class:`~sparkish.worker.plan.Source` leaves
-are connected to the graph by their *provider* (:class:`Provider`): a literal value, the tasks of
+pickled once per stage; each group of consecutive partitions (see
+:mod:`sparkish.execution.grouping`) becomes one task running
+:func:`~sparkish.worker.task.run_task`. A plan's :class:`~sparkish.worker.plan.Source` leaves are
+connected to the graph by their *provider* (:class:`Provider`): a literal value, the tasks of
 a persisted RDD, or a shuffle's map side and barrier, added to the same graph or pointing at
 results still held from an earlier job. Building a graph never executes anything.
 """
@@ -24,11 +25,12 @@ from ..errors import SerializationError
 from ..shuffle.hashing import DEFAULT_KEY_HASHING, KeyHashing
 from ..worker.plan import Node, Step
 from ..worker.task import StageInfo, run_task
+from .grouping import GroupingPolicy, aligned_groups, consecutive_runs
 
 if TYPE_CHECKING:
     from distributed import Future
 
-__all__ = ["Finisher", "GraphBuilder", "HeldFutures", "Provider", "serialize_stage"]
+__all__ = ["Finisher", "GraphBuilder", "HeldFutures", "Provider", "group_key", "serialize_stage"]
 
 #: ``finisher(split, records)``: what a task returns for its partition.
 Finisher = Callable[[int, Any], Any]
@@ -42,7 +44,13 @@ class Provider:
     #: Whether the partitions come out of a shuffle (read by at most one partition per task).
     is_shuffle = False
 
-    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+    def graph_input(
+        self,
+        split: int,
+        builder: GraphBuilder,
+        exclusive: bool = True,
+        within: range | None = None,
+    ) -> Any:
         """A literal or a ``TaskRef`` giving partition ``split`` to the task being built.
 
         Parameters
@@ -52,9 +60,20 @@ class Provider:
         builder : GraphBuilder
             The job's graph, to which the provider may add the tasks computing the input.
         exclusive : bool
-            Whether the task reads nothing else from any shuffle.
+            Whether the task reads nothing else from any shuffle, and only partitions of one
+            group of this one.
+        within : range or None
+            The partitions of this source the task reads (it may compute them together).
         """
         raise NotImplementedError
+
+    def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
+        """Estimated bytes of each partition, or None when unknown (then nothing is grouped)."""
+        return None
+
+    def fixed_groups(self, builder: GraphBuilder) -> list[range] | None:
+        """The groups readers must use, when the partitions are laid out in groups."""
+        return None
 
     def attach(self, split: int, future: Future) -> None:
         """Keep the future of a result this provider asked the job to hold (see
@@ -132,6 +151,8 @@ class GraphBuilder:
         Whether tasks count their metrics (``sparkish.metrics.enabled``).
     key_hashing : KeyHashing
         How tasks hash shuffle keys (``sparkish.shuffle.hash`` and the hash seed).
+    grouping : GroupingPolicy
+        How partitions are grouped into tasks (default: one task per partition).
     """
 
     def __init__(
@@ -143,9 +164,11 @@ class GraphBuilder:
         barrier_timeout: float = 300.0,
         collect_metrics: bool = True,
         key_hashing: KeyHashing = DEFAULT_KEY_HASHING,
+        grouping: GroupingPolicy | None = None,
     ) -> None:
         self.application_id = application_id
         self.key_hashing = key_hashing
+        self.grouping = grouping or GroupingPolicy(enabled=False)
         self.barrier_timeout = barrier_timeout
         self.job_id = job_id
         self.collect_metrics = collect_metrics
@@ -158,6 +181,7 @@ class GraphBuilder:
         self._stages: dict[tuple[int, int], tuple[bytes, StageInfo]] = {}
         self._keep_alive: list = []
         self._provider_nodes: dict[int, Node] = {}
+        self._planned: dict[tuple[int, int], Any] = {}
 
     def stage(
         self, node: Node, finisher: Finisher, description: str, operation: str = ""
@@ -188,32 +212,63 @@ class GraphBuilder:
         return blob, info
 
     def add_task(
-        self, key: Any, node: Node, finisher: Finisher, split: int, description: str
+        self, key: Any, node: Node, finisher: Finisher, splits: int | range, description: str
     ) -> TaskRef:
-        """Add the task that computes partition ``split`` of ``node`` and applies ``finisher``.
+        """Add the task that computes partition ``splits`` of ``node`` (or the group of
+        consecutive partitions ``splits``) and applies ``finisher``.
 
         The key's Dask prefix (``collect``, ``reduceByKey-map``...) names the stage in the
         dashboard and in sparkish's metrics."""
+        group = range(splits, splits + 1) if isinstance(splits, int) else splits
         blob, info = self.stage(node, finisher, description, key_split(key))
         slot_ids: list = []
-        sources = []
-        for source, leaf_split in node.sources(split):
-            if source.provider is None:
-                raise RuntimeError(f"source {source.uid} has no provider in the driver")
-            if (source.uid, leaf_split) not in slot_ids:
-                slot_ids.append((source.uid, leaf_split))
-                sources.append((source, leaf_split))
-        # A task may read a shuffle's output directly only if it reads one partition of one
-        # shuffle: the shuffle pins that partition's reader to the worker holding the data.
-        shuffle_reads = [s for s, _ in sources if getattr(s.provider, "is_shuffle", False)]
-        exclusive = len(shuffle_reads) == 1
+        sources: list = []
+        seen: set = set()
+        for split in group:
+            for source, leaf_split in node.sources(split):
+                if source.provider is None:
+                    raise RuntimeError(f"source {source.uid} has no provider in the driver")
+                slot = (source.uid, leaf_split)
+                if slot not in seen:
+                    seen.add(slot)
+                    slot_ids.append(slot)
+                    sources.append((source, leaf_split))
+        exclusive = _reads_one_shuffle_group(sources, self)
+        within = _leaf_ranges(sources)
         slot_values = [
-            source.provider.graph_input(leaf_split, self, exclusive)
+            source.provider.graph_input(leaf_split, self, exclusive, within[source.uid])
             for source, leaf_split in sources
         ]
-        self.graph[key] = Task(key, run_task, blob, info, split, tuple(slot_ids), *slot_values)
-        self.key_descriptions[key] = (description, split)
+        task_split = group.start if len(group) == 1 else (group.start, group.stop - 1)
+        self.graph[key] = Task(key, run_task, blob, info, task_split, tuple(slot_ids), *slot_values)
+        self.key_descriptions[key] = (description, group.start)
         return TaskRef(key)
+
+    def group_splits(self, node: Node, splits: list[int] | range) -> list[range]:
+        """The task groups computing ``splits`` of ``node``: the node's aligned groups, cut to
+        the partitions asked for (an action over one partition computes only that one)."""
+        ascending = all(a < b for a, b in zip(splits, splits[1:]))
+        if not ascending or not self.can_group(node):  # results come back in the order asked
+            return [range(split, split + 1) for split in splits]
+        wanted = set(splits)
+        if len(wanted) == node.num_partitions:
+            return aligned_groups(node, self)
+        groups = []
+        for group in aligned_groups(node, self):
+            groups.extend(consecutive_runs([split for split in group if split in wanted]))
+        return groups
+
+    def can_group(self, node: Node) -> bool:
+        """Whether tasks may compute several partitions of ``node``: not in a barrier stage,
+        whose tasks are one per partition and meet each other."""
+        return self.grouping.enabled and not any(step.barrier for step in node.steps())
+
+    def planned(self, provider: Provider, split: int) -> Any:
+        """The key of the task this job added to compute ``provider``'s partition, if any."""
+        return self._planned.get((id(provider), split))
+
+    def plan(self, provider: Provider, split: int, key: Any) -> None:
+        self._planned[(id(provider), split)] = key
 
     def stage_summary(self) -> dict[int, tuple[str, int]]:
         """Stage id -> (description, number of tasks) for the stages of this job."""
@@ -250,6 +305,38 @@ class GraphBuilder:
         """Ask the job to keep ``key``'s result after it ends and hand its future to
         ``provider.attach``."""
         self.held.append((provider, split, key))
+
+
+def group_key(name: str, group: range) -> tuple:
+    """The key of the task computing ``group``: ``(name, split)`` for one partition,
+    ``(name, first, last)`` for several.
+
+    >>> group_key("collect", range(3, 4)), group_key("collect", range(3, 7))
+    (('collect', 3), ('collect', 3, 6))
+    """
+    if len(group) == 1:
+        return (name, group.start)
+    return (name, group.start, group.stop - 1)
+
+
+def _reads_one_shuffle_group(sources: list, builder: GraphBuilder) -> bool:
+    """Whether the shuffle partitions a task reads all lie in one group of one shuffle, which
+    the shuffle places on one worker: the task can then read them where they are."""
+    groups = {
+        (id(source.provider), source.provider.group_index(leaf_split, builder))
+        for source, leaf_split in sources
+        if source.provider.is_shuffle
+    }
+    return len(groups) == 1
+
+
+def _leaf_ranges(sources: list) -> dict[str, range]:
+    """Per source leaf, the range covering the partitions a task reads from it."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for source, leaf_split in sources:
+        low, high = bounds.get(source.uid, (leaf_split, leaf_split))
+        bounds[source.uid] = (min(low, leaf_split), max(high, leaf_split))
+    return {uid: range(low, high + 1) for uid, (low, high) in bounds.items()}
 
 
 def serialize_stage(node: Node, finisher: Finisher, description: str) -> bytes:

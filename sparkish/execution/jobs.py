@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._dask_compat import executing_task_keys, killed_worker_report
 from ..errors import JobCancelledError, WorkerLostError
+from ..serialization import PartitionGroup
+from ..settings import Settings
 from ..shuffle.hashing import DEFAULT_KEY_HASHING
 from ..worker.plan import Node
 from ..worker.task import gc_paused
 from .barrier import BarrierCoordinator
-from .graph import Finisher, GraphBuilder
+from .graph import Finisher, GraphBuilder, group_key
+from .grouping import GroupingPolicy
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -84,6 +87,9 @@ class JobRunner:
     max_failures : int
         ``spark.task.maxFailures``: a task fails once its worker died this many times while
         running it.
+    settings : Settings
+        The context's settings; ``sparkish.task.*`` choose how partitions are grouped into
+        tasks (a thread's local properties of the same names override them per job).
     """
 
     def __init__(
@@ -97,10 +103,13 @@ class JobRunner:
         barrier_timeout: float = 300.0,
         no_workers_timeout: float = 300.0,
         max_failures: int = 4,
+        settings: Settings | None = None,
     ) -> None:
         self.client = client
         self.no_workers_timeout = no_workers_timeout
         self.max_failures = max_failures
+        self.settings = settings or Settings()
+        GroupingPolicy.from_settings(self.settings, 1)  # a bad value fails the context at once
         self.barriers = BarrierCoordinator(client)
         self.barrier_timeout = barrier_timeout
         self.application_id = application_id
@@ -134,7 +143,25 @@ class JobRunner:
             self.barrier_timeout,
             self.collect_metrics,
             self.key_hashing,
+            grouping=self.grouping_policy(properties),
         )
+
+    def grouping_policy(self, local_properties: Mapping[str, str]) -> GroupingPolicy:
+        """How the next job groups partitions into tasks: the settings, overridden by the
+        thread's ``sparkish.task.*`` local properties, for the cluster's current threads."""
+        overrides = {
+            key: value
+            for key, value in local_properties.items()
+            if key.startswith("sparkish.task.")
+        }
+        settings = Settings({**self.settings, **overrides}) if overrides else self.settings
+        if not settings.get_bool("sparkish.task.grouping", True):
+            return GroupingPolicy(enabled=False)
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception:  # no scheduler to ask: keep one task per partition
+            threads = 0
+        return GroupingPolicy.from_settings(settings, threads)
 
     def run(
         self,
@@ -174,9 +201,10 @@ class JobRunner:
             return []
         builder = self.new_graph(local_properties)
         name = f"{description.split(' ')[0]}-job{builder.job_id}-{self.application_id}"
+        groups = builder.group_splits(node, chosen)
         output_keys = [
-            builder.add_task((name, split), node, finisher, split, description).key
-            for split in chosen
+            builder.add_task(group_key(name, group), node, finisher, group, description).key
+            for group in groups
         ]
         barriers = builder.barrier_stages()
         if barriers:
@@ -185,7 +213,7 @@ class JobRunner:
         record.barrier_ids = list(barriers)
         futures = self._submit(builder, output_keys, record)
         try:
-            return self._results(futures, record, builder, drain_on_failure)
+            results = self._results(futures, record, builder, drain_on_failure)
         except KeyboardInterrupt as interrupt:
             record.status = "FAILED"
             self.cancel(lambda job: job is record, "interrupted (KeyboardInterrupt)")
@@ -193,13 +221,16 @@ class JobRunner:
             raise
         finally:
             self._finish(record, futures, builder)
+        return _by_partition(results, chosen)
 
     def _submit(self, builder: GraphBuilder, output_keys: list, record: JobRecord) -> list:
-        held_keys = [key for _, _, key in builder.held]
+        # Several held partitions may share one task (a group): ask for each key once.
+        held_keys = list(dict.fromkeys(key for _, _, key in builder.held))
         futures = self.client.get(builder.graph, output_keys + held_keys, sync=False)
         outputs = futures[: len(output_keys)]
-        for (provider, split, _), future in zip(builder.held, futures[len(output_keys) :]):
-            provider.attach(split, future)
+        held_futures = dict(zip(held_keys, futures[len(output_keys) :]))
+        for provider, split, key in builder.held:
+            provider.attach(split, held_futures[key])
         record.futures = outputs
         record.held_futures = futures[len(output_keys) :]
         with self._lock:
@@ -384,6 +415,24 @@ class JobRunner:
                 listener(event, record)
             except Exception:  # a monitoring listener must never break a job
                 logger.exception("job listener failed")
+
+
+def _by_partition(results: list, chosen: list[int]) -> list:
+    """One result per chosen partition, in order, out of the tasks' results (a group task
+    returns its partitions' results together).
+
+    >>> _by_partition([PartitionGroup(0, ["a", "b"]), "c"], [0, 1, 2])
+    ['a', 'b', 'c']
+    """
+    if len(results) == len(chosen):
+        return results
+    flat: list = []
+    for result in results:
+        if type(result) is PartitionGroup:
+            flat.extend(result.parts)
+        else:
+            flat.append(result)
+    return flat
 
 
 def _checked_splits(node: Node, splits: Iterable[int] | None, description: str) -> list[int]:

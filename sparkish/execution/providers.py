@@ -9,7 +9,8 @@ from dask.task_spec import TaskRef
 
 from ..worker.finishers import materialize
 from ..worker.plan import Node
-from .graph import Finisher, GraphBuilder, HeldFutures, Provider
+from .graph import Finisher, GraphBuilder, HeldFutures, Provider, group_key
+from .grouping import consecutive_runs, estimated_sizes
 
 if TYPE_CHECKING:
     from distributed import Future
@@ -27,8 +28,21 @@ class LiteralProvider(Provider):
     def __init__(self, values: list) -> None:
         self.values = values
 
-    def graph_input(self, split: int, builder: Any, exclusive: bool = True) -> Any:
+    def graph_input(
+        self, split: int, builder: Any, exclusive: bool = True, within: range | None = None
+    ) -> Any:
         return self.values[split]
+
+    def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
+        """The values' ``num_bytes`` (pickled slices, file splits), None if one has none.
+
+        >>> LiteralProvider(["a"]).partition_sizes(None) is None
+        True
+        """
+        sizes = [getattr(value, "num_bytes", None) for value in self.values]
+        if any(size is None for size in sizes):
+            return None
+        return sizes  # type: ignore[return-value]
 
 
 class MaterializedProvider(Provider):
@@ -63,20 +77,46 @@ class MaterializedProvider(Provider):
         self.finisher = finisher
         self.held = HeldFutures()
 
-    def key(self, split: int) -> tuple[str, int]:
-        return (f"{self.name}-{self.held.generation(split)}", split)
-
-    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+    def graph_input(
+        self,
+        split: int,
+        builder: GraphBuilder,
+        exclusive: bool = True,
+        within: range | None = None,
+    ) -> Any:
         future = self.held.live(split)
         if future is not None:
             builder.external_futures.append(future)
             return TaskRef(future.key)
-        key = self.key(split)
-        if key not in builder.graph:
-            node = builder.node_of(self, self.node_factory)
-            builder.add_task(key, node, self.finisher, split, self.description)
-            builder.hold(self, split, key)
+        key = builder.planned(self, split)
+        if key is None:
+            self._plan_tasks(split, builder, within or range(split, split + 1))
+            key = builder.planned(self, split)
         return TaskRef(key)
+
+    def _plan_tasks(self, split: int, builder: GraphBuilder, within: range) -> None:
+        """Add tasks computing the partitions in ``within`` that are neither held nor planned
+        in this job, one per run of consecutive partitions: a group of readers gets its input
+        from one task, and a partition is computed once per job."""
+        missing = [
+            member
+            for member in within
+            if member == split
+            or (builder.planned(self, member) is None and self.held.live(member) is None)
+        ]
+        node = builder.node_of(self, self.node_factory)
+        runs = consecutive_runs(missing)
+        if not builder.can_group(node):
+            runs = [range(member, member + 1) for member in missing]
+        for run in runs:
+            key = group_key(f"{self.name}-{self.held.generation(run.start)}", run)
+            builder.add_task(key, node, self.finisher, run, self.description)
+            for member in run:
+                builder.plan(self, member, key)
+                builder.hold(self, member, key)
+
+    def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
+        return estimated_sizes(builder.node_of(self, self.node_factory), builder)
 
     def attach(self, split: int, future: Future) -> None:
         self.held.hold(split, future)

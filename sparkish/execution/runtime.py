@@ -166,6 +166,7 @@ class Runtime:
                 barrier_timeout=settings.get_float("spark.barrier.sync.timeout", 300.0),
                 no_workers_timeout=settings.get_float("sparkish.noWorkersTimeout", 300.0),
                 max_failures=self.max_failures,
+                settings=settings,
             )
             self.jobs.key_hashing = self.key_hashing
             self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)

@@ -1,16 +1,20 @@
 """A shuffle in a job's graph: its map tasks, its barrier, and how reduce tasks read it.
 
 The graph of one shuffle is M map tasks, one barrier task and, downstream, one task per reduce
-partition: O(M + R) tasks. The first job that needs a shuffle adds the map tasks and the barrier
-and keeps a future on the barrier: while the shuffle's RDD lives, its output stays on the workers
-and later jobs read it again without re-running the map side. If a worker holding shuffle data
+partition: O(M + R) tasks, fewer when partitions are grouped (:mod:`.grouping`): a map task then
+hands a group of map partitions to the shuffle as one input, and a reduce task reads a group of
+reduce partitions, which the shuffle places on one worker.
+
+The first job that needs a shuffle adds the map tasks and the barrier and keeps a future on the
+barrier: while the shuffle's RDD lives, its output stays on the workers and later jobs read it
+again without re-running the map side. If a worker holding shuffle data
 dies, Dask's P2P extension restarts the whole shuffle (recomputing lost inputs from lineage).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dask.task_spec import Task, TaskRef
@@ -18,8 +22,9 @@ from dask.task_spec import Task, TaskRef
 from .._dask_compat import barrier_key_of, barrier_task
 from ..serialization import Block
 from ..worker.plan import Node
-from ..worker.shuffle import read_block, write_map_output
-from .graph import GraphBuilder, HeldFutures, Provider
+from ..worker.shuffle import MapOutputWriter, read_blocks
+from .graph import GraphBuilder, HeldFutures, Provider, group_key
+from .grouping import estimated_sizes
 
 if TYPE_CHECKING:
     from distributed import Future
@@ -74,6 +79,11 @@ class ShuffleProvider(Provider):
         self.spill_to_disk = spill_to_disk
         self.barrier = HeldFutures()
         self._shuffle_id = ""
+        # The reduce groups of a shuffle id: fixed once its map side is planned, since the
+        # output is laid out on the workers by group.
+        self._groups: list[range] = []
+        self._group_starts: list[int] = []
+        self._groups_of = ""
 
     def prepare(self) -> str:
         """The shuffle id the next job uses: the held shuffle's if its data is alive, else a
@@ -82,7 +92,13 @@ class ShuffleProvider(Provider):
         self._shuffle_id = f"{self.name}-{self.barrier.generation(0)}"
         return self._shuffle_id
 
-    def graph_input(self, split: int, builder: GraphBuilder, exclusive: bool = True) -> Any:
+    def graph_input(
+        self,
+        split: int,
+        builder: GraphBuilder,
+        exclusive: bool = True,
+        within: range | None = None,
+    ) -> Any:
         if self.num_map_partitions == 0:
             return Block([])  # nothing to shuffle: every reduce partition is empty
         shuffle_id = self._shuffle_id
@@ -94,25 +110,59 @@ class ShuffleProvider(Provider):
             self._add_map_side(builder, shuffle_id)
         if exclusive:
             return TaskRef(barrier)
-        read_key = (f"{self.operation}-read-{shuffle_id}", split)
+        group = self._reduce_groups(builder)[self.group_index(split, builder)]
+        read_key = group_key(f"{self.operation}-read-{shuffle_id}", group)
         if read_key not in builder.graph:
             builder.graph[read_key] = Task(
-                read_key, read_block, shuffle_id, split, TaskRef(barrier)
+                read_key, read_blocks, shuffle_id, group.start, group.stop - 1, TaskRef(barrier)
             )
-            builder.key_descriptions[read_key] = (f"{self.description} (shuffle read)", split)
+            builder.key_descriptions[read_key] = (
+                f"{self.description} (shuffle read)",
+                group.start,
+            )
         return TaskRef(read_key)
+
+    def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
+        """The map side's estimated input, spread evenly over the reduce partitions."""
+        if self.num_partitions == 0:
+            return []
+        map_sizes = estimated_sizes(builder.node_of(self, self.map_node_factory), builder)
+        if map_sizes is None:
+            return None
+        return [sum(map_sizes) // self.num_partitions] * self.num_partitions
+
+    def fixed_groups(self, builder: GraphBuilder) -> list[range] | None:
+        return self._reduce_groups(builder) if builder.grouping.enabled else None
+
+    def group_index(self, split: int, builder: GraphBuilder) -> int:
+        """The reduce group holding partition ``split``."""
+        self._reduce_groups(builder)
+        if not self._group_starts:
+            return split
+        return bisect.bisect_right(self._group_starts, split) - 1
+
+    def _reduce_groups(self, builder: GraphBuilder) -> list[range]:
+        if self._groups_of != self._shuffle_id:
+            sizes = self.partition_sizes(builder) if builder.grouping.enabled else None
+            self._groups = builder.grouping.plan(sizes, self.num_partitions)
+            self._group_starts = [group.start for group in self._groups]
+            self._groups_of = self._shuffle_id
+        return self._groups
 
     def _add_map_side(self, builder: GraphBuilder, shuffle_id: str) -> None:
         node = builder.node_of(self, self.map_node_factory)
-        finisher = partial(write_map_output, shuffle_id, self.num_partitions, self.partition_func)
+        writer = MapOutputWriter(shuffle_id, self.num_partitions, self.partition_func)
         description = f"{self.description} (map side)"
+        name = f"{self.operation}-map-{shuffle_id}"
         transfers = [
-            builder.add_task(
-                (f"{self.operation}-map-{shuffle_id}", split), node, finisher, split, description
-            )
-            for split in range(node.num_partitions)
+            builder.add_task(group_key(name, group), node, writer, group, description)
+            for group in builder.group_splits(node, range(node.num_partitions))
         ]
-        barrier = barrier_task(shuffle_id, transfers, self.num_partitions, self.spill_to_disk)
+        groups = self._reduce_groups(builder)
+        starts = tuple(group.start for group in groups) if len(groups) < self.num_partitions else ()
+        barrier = barrier_task(
+            shuffle_id, transfers, self.num_partitions, self.spill_to_disk, starts
+        )
         builder.graph[barrier.key] = barrier
         builder.key_descriptions[barrier.key] = (f"{self.description} (shuffle barrier)", 0)
         builder.hold(self, 0, barrier.key)

@@ -38,6 +38,11 @@ class PickledSlice:
     def __iter__(self) -> Iterator:
         return iter(self.load())
 
+    @property
+    def num_bytes(self) -> int:
+        """The pickled size: how much data the slice carries."""
+        return len(self.payload)
+
     def load(self) -> Any:
         """The slice as it was pickled (a list, or a pandas DataFrame for ``fromPandas``)."""
         return loads(self.payload)
@@ -54,6 +59,11 @@ class SplitReader:
 
     def __iter__(self) -> Iterator:
         return iter(self.read(self.split))
+
+    @property
+    def num_bytes(self) -> int:
+        """The bytes of input the split covers."""
+        return self.split.num_bytes
 
 
 def text_lines(use_unicode: bool, split: InputSplit) -> Iterator[Any]:

@@ -31,7 +31,7 @@ from ..columnar import (
     table_from_records,
 )
 from .inputs import PickledSlice
-from .plan import Source
+from .plan import Source, partition_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +85,7 @@ class PartitionSource(Source):
         self.provider = None
 
     def compute(self, split: int, inputs: dict) -> Iterator:
-        value = inputs[(self.uid, split)]
+        value = partition_input(inputs, self.uid, split)
         if isinstance(value, PickledSlice):
             value = value.load()
         if self.frames:

@@ -24,6 +24,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..serialization import PartitionGroup
 from .steps import filter_partition, map_filter_partition, map_partition
 
 PartitionFunction = Callable[[int, Iterator], Iterable]
@@ -88,6 +89,19 @@ class Node:
         return ()
 
 
+def partition_input(inputs: dict, uid: str, split: int) -> Any:
+    """Partition ``split`` of leaf ``uid`` among a task's inputs, taken out of its group when an
+    upstream task computed it together with its neighbours.
+
+    >>> partition_input({("a", 3): PartitionGroup(2, [[0], [1]])}, "a", 3)
+    [1]
+    """
+    value = inputs[(uid, split)]
+    if type(value) is PartitionGroup:
+        return value.part(split)
+    return value
+
+
 class Source(Node):
     """A leaf whose partitions are task inputs, each an iterable of records.
 
@@ -108,7 +122,7 @@ class Source(Node):
         self.provider = None
 
     def compute(self, split: int, inputs: dict) -> Iterator:
-        return iter(inputs[(self.uid, split)])
+        return iter(partition_input(inputs, self.uid, split))
 
     def sources(self, split: int) -> Iterator[tuple[Source, int]]:
         yield self, split

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._dask_compat import read_output_partition, write_input_partition
 from ..monitoring import task_metrics
-from ..serialization import dumps
+from ..serialization import PartitionGroup, dumps
 from ..shuffle.buckets import FRAME_HEADER_BYTES, ColumnarRecords, ReceivedPartition, frame
 from ..shuffle.hashing import bucket_columns, portable_hash
 from ..shuffle.int_columns import (
@@ -25,9 +25,9 @@ from ..shuffle.int_columns import (
     gather_int_columns,
     int_pairs,
 )
-from .plan import Source
+from .plan import Source, partition_input
 
-__all__ = ["ShuffleSource", "read_block", "write_map_output"]
+__all__ = ["MapOutputWriter", "ShuffleSource", "read_blocks", "write_map_output"]
 
 #: Records examined at a time when trying the vectorised int path.
 _CHUNK = 1 << 16
@@ -54,7 +54,7 @@ class ShuffleSource(Source):
         self.provider = None
 
     def compute(self, split: int, inputs: dict) -> Iterator:
-        value = inputs[(self.uid, split)]
+        value = partition_input(inputs, self.uid, split)
         if type(value) is int:
             value = read_output_partition(self.shuffle_id, split, value)
         if type(value) is ReceivedPartition:
@@ -68,6 +68,34 @@ def _decode(received: ReceivedPartition) -> ColumnarRecords:
     task_metrics.add(task_metrics.SHUFFLE_RECORDS_READ, len(records))
     task_metrics.add(task_metrics.SHUFFLE_BYTES_READ, received.nbytes)
     return records
+
+
+class MapOutputWriter:
+    """Finisher of a shuffle's map tasks (see :func:`write_map_output`).
+
+    A task computing a group of map partitions hands their records to the shuffle as one input
+    (``chains_group``): one bucketing pass and one transfer per task instead of one per
+    partition, which is what makes many small partitions cheap. The group's first partition
+    numbers that input, so reduce partitions still read map outputs in partition order.
+    """
+
+    chains_group = True
+    __slots__ = ("shuffle_id", "num_partitions", "partition_func")
+
+    def __init__(
+        self, shuffle_id: str, num_partitions: int, partition_func: Callable[[Any], int]
+    ) -> None:
+        self.shuffle_id = shuffle_id
+        self.num_partitions = num_partitions
+        self.partition_func = partition_func
+
+    def __reduce__(self) -> tuple:
+        return (MapOutputWriter, (self.shuffle_id, self.num_partitions, self.partition_func))
+
+    def __call__(self, split: int, records: Iterator) -> int:
+        return write_map_output(
+            self.shuffle_id, self.num_partitions, self.partition_func, split, records
+        )
 
 
 def write_map_output(
@@ -130,7 +158,14 @@ def _framed_int_buckets(
     return framed, len(columns[0])
 
 
-def read_block(shuffle_id: str, split: int, run_id: int) -> ReceivedPartition:
+def read_blocks(shuffle_id: str, first: int, last: int, run_id: int) -> PartitionGroup:
     """A separate read task, for consumers that read several partitions of a shuffle: the
-    partition's payloads, which each consumer decodes for itself (and counts as read)."""
-    return read_output_partition(shuffle_id, split, run_id).detached()
+    reduce partitions ``first`` to ``last`` (one group, held by one worker), as payloads that
+    each consumer decodes for itself (and counts as read)."""
+    return PartitionGroup(
+        first,
+        [
+            read_output_partition(shuffle_id, split, run_id).detached()
+            for split in range(first, last + 1)
+        ],
+    )

@@ -29,6 +29,7 @@ from .._dask_compat import (
 )
 from ..errors import UserCodeError
 from ..monitoring import task_metrics
+from ..serialization import PartitionGroup
 from ..shuffle.hashing import DEFAULT_KEY_HASHING, KeyHashing, use_key_hashing
 from ..taskcontext import BarrierTaskContext, TaskContext, set_task_context
 from . import running_tasks
@@ -126,9 +127,14 @@ def gc_paused() -> Iterator[None]:
 
 
 def run_task(
-    stage_blob: bytes, info: StageInfo, split: int, slot_ids: tuple, *slot_values: Any
+    stage_blob: bytes, info: StageInfo, split: int | tuple[int, int], slot_ids: tuple, *slot_values
 ) -> Any:
     """Compute partition ``split`` of a stage and apply the stage's finisher to it.
+
+    ``split`` may also be ``(first, last)``: the task then computes that group of consecutive
+    partitions. Each partition gets the finisher and its own ``TaskContext``; the results come
+    back as one :class:`~sparkish.serialization.PartitionGroup`, unless the finisher takes the
+    group's records as one stream (``chains_group``, as a shuffle's map output writer does).
 
     With ``SPARKISH_PROFILE_DIR`` set in the workers' environment, each task writes a cProfile
     dump ``<stage>-<split>.prof`` there (see the README's performance section).
@@ -144,14 +150,56 @@ def run_task(
                 _run_task, stage_blob, info, split, slot_ids, slot_values, describe
             )
         finally:
-            name = f"job{info.job_id}-stage{info.stage_id}-{split}.prof"
+            first = split if isinstance(split, int) else split[0]
+            name = f"job{info.job_id}-stage{info.stage_id}-{first}.prof"
             profiler.dump_stats(os.path.join(profile_directory, name))
+
+
+class _CurrentSplit:
+    """The partition a task is computing now (a group task moves from one to the next), for
+    its ``TaskContext`` and for error messages."""
+
+    __slots__ = ("split", "info")
+
+    def __init__(self, info: StageInfo, split: int) -> None:
+        self.info = info
+        self.split = split
+
+    def enter(self, split: int) -> None:
+        self.split = split
+        set_task_context(self.info.task_context(split))
+
+
+def _chained(node: Node, splits: range, inputs: dict, current: _CurrentSplit) -> Iterator:
+    for split in splits:
+        current.enter(split)
+        yield from node.compute(split, inputs)
+
+
+def _compute(
+    node: Node,
+    finisher: Callable,
+    split: int | tuple[int, int],
+    inputs: dict,
+    current: _CurrentSplit,
+) -> Any:
+    if isinstance(split, int):
+        return finisher(split, node.compute(split, inputs))
+    first, last = split
+    splits = range(first, last + 1)
+    if getattr(finisher, "chains_group", False):
+        return finisher(first, _chained(node, splits, inputs, current))
+    parts = []
+    for member in splits:
+        current.enter(member)
+        parts.append(finisher(member, node.compute(member, inputs)))
+    return PartitionGroup(first, parts)
 
 
 def _run_task(
     stage_blob: bytes,
     info: StageInfo,
-    split: int,
+    split: int | tuple[int, int],
     slot_ids: tuple,
     slot_values: tuple,
     describe: Callable[[tuple[str, ...]], None],
@@ -163,13 +211,14 @@ def _run_task(
     log_task_event(
         task_metrics.TASK_START_TOPIC, [info.app_id, info.job_id, info.stage_id, info.operation]
     )
-    set_task_context(info.task_context(split))
+    current = _CurrentSplit(info, split if isinstance(split, int) else split[0])
+    current.enter(current.split)
     node: Node | None = None
     try:
         node, finisher = cloudpickle.loads(stage_blob)
         describe((*(step.describe() for step in node.steps()), info.description))
         inputs = dict(zip(slot_ids, slot_values))
-        result = finisher(split, node.compute(split, inputs))
+        result = _compute(node, finisher, split, inputs, current)
     except BaseException as error:
         accumulators.end_task()
         task_metrics.end_task()
@@ -183,10 +232,10 @@ def _run_task(
                 raise RecursionError(
                     f"{error}: this task chains {depth} transformations; cut the lineage with "
                     "checkpoint() or localCheckpoint() on an intermediate RDD [sparkish: failed "
-                    f"in {info.description}, partition {split}, stage {info.stage_id} of job "
+                    f"in {info.description}, partition {current.split}, stage {info.stage_id} of job "
                     f"{info.job_id}]"
                 ) from None
-        failure = _task_failure(error, node, split, info)
+        failure = _task_failure(error, node, current.split, info)
         if failure is None:
             raise
         raise failure from None
