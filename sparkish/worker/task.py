@@ -232,8 +232,8 @@ def _run_task(
                 raise RecursionError(
                     f"{error}: this task chains {depth} transformations; cut the lineage with "
                     "checkpoint() or localCheckpoint() on an intermediate RDD [sparkish: failed "
-                    f"in {info.description}, partition {current.split}, stage {info.stage_id} of job "
-                    f"{info.job_id}]"
+                    f"in {info.description}, partition {current.split}, stage {info.stage_id} "
+                    f"of job {info.job_id}]"
                 ) from None
         failure = _task_failure(error, node, current.split, info)
         if failure is None:
