@@ -128,8 +128,9 @@ class WorkerExit:
     code: int
     #: ``segmentation fault (SIGSEGV)``, ``killed: out of memory (...)``, ``exit code 1``...
     cause: str
-    #: ``(task key, RDD operations of its stage)`` of each task that was running.
-    running: tuple[tuple[Any, tuple[str, ...]], ...]
+    #: ``(task key, RDD operations of its stage, partition it computed)`` of each task that was
+    #: running.
+    running: tuple[tuple[Any, tuple[str, ...], int | None], ...]
     #: sparkish killed it to stop a cancelled task: nobody is blamed.
     intentional: bool = False
 
@@ -394,7 +395,7 @@ class LocalProcessCluster:
         cause = worker.kill_cause or exit_cause(code)
         death = WorkerExit(worker.name, code, cause, tuple(report.tasks), worker.intentional)
         if not worker.intentional:
-            for key, _ in report.tasks:
+            for key, *_ in report.tasks:
                 self._task_failures.setdefault(key, []).append(death)
         failed_starts = 0 if report.started else worker.failed_starts + 1
         del self._workers[worker.name]
@@ -410,7 +411,7 @@ class LocalProcessCluster:
             logger.error("giving up on local worker %s: %s", worker.name, reason)
             return
         if not worker.intentional:
-            running = ", ".join(str(key) for key, _ in report.tasks) or "no task"
+            running = ", ".join(str(key) for key, *_ in report.tasks) or "no task"
             logger.warning(
                 "worker %s died (%s) while running %s; restarting it", worker.name, cause, running
             )
@@ -442,7 +443,7 @@ class LocalProcessCluster:
         return [
             worker.process.pid
             for worker in workers
-            if any(key in keys for key, _ in running_tasks.read_file(worker.running_file).tasks)
+            if any(key in keys for key, *_ in running_tasks.read_file(worker.running_file).tasks)
         ]
 
     def kill_worker(self, pid: int, *, cancelling: bool = False) -> bool:

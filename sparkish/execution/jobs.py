@@ -467,10 +467,17 @@ def _worker_lost(
 ) -> WorkerLostError:
     """The error of a task whose worker died ``len(deaths)`` times while running it."""
     description, split = builder.key_descriptions.get(key, (str(key), -1))
-    operations = next(
-        (ops for death in reversed(deaths) for running, ops in death.running if running == key),
-        (),
+    operations, partition = next(
+        (
+            (ops, partition)
+            for death in reversed(deaths)
+            for running, ops, partition in death.running
+            if running == key
+        ),
+        ((), None),
     )
+    if partition is not None:  # the partition of a group the task was computing
+        split = partition
     steps = [operation for operation in operations[:-1] if operation]
     where = f"{', '.join(steps)} (in {description})" if steps else description
     cause = deaths[-1].cause

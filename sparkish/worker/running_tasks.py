@@ -4,7 +4,8 @@ A worker that dies (a segmentation fault in native code, ``os._exit`` in user co
 supervisor's out-of-memory kill) cannot say what it was doing, and the scheduler only knows
 which tasks were *assigned* to it, queued ones included. So each local worker gets a small
 file from its supervisor: a header saying whether the worker finished starting, then one slot
-per concurrently running task holding that task's key and the RDD operations of its stage. The
+per concurrently running task holding that task's key, the RDD operations of its stage and the
+partition it is computing (a task computing a group of partitions updates it as it goes). The
 worker writes the slots through a memory map, which costs a copy into the page cache and
 survives the process; the supervisor reads the file once the process has exited and blames
 exactly the tasks that were running.
@@ -17,9 +18,9 @@ RunningTasks(started=False, tasks=[])
 >>> board = RunningTaskBoard(path)
 >>> board.mark_started()
 >>> with board.running(("map-job0", 3)) as describe:
-...     describe(("RDD.map at job.py:7",))
+...     describe(("RDD.map at job.py:7",), 3)
 ...     read_file(path)
-RunningTasks(started=True, tasks=[(('map-job0', 3), ('RDD.map at job.py:7',))])
+RunningTasks(started=True, tasks=[(('map-job0', 3), ('RDD.map at job.py:7',), 3)])
 >>> read_file(path).tasks
 []
 >>> board.close()
@@ -45,7 +46,10 @@ __all__ = [
     "running",
 ]
 
-#: Bytes per task slot: a length, then the pickled ``(key, operations)``.
+#: ``describe(operations, partition)``: what a running task records about itself.
+Describe = Callable[[tuple[str, ...], "int | None"], None]
+
+#: Bytes per task slot: a length, then the pickled ``(key, operations, partition)``.
 SLOT_SIZE = 4096
 _HEADER = b"sparkish-running-tasks-v1"
 _STARTED = b"started\0"
@@ -56,10 +60,10 @@ _LENGTH = struct.Struct("<I")
 @dataclass
 class RunningTasks:
     """What a worker's file says: whether it finished starting, and its running tasks as
-    ``(key, RDD operations of the task's stage)``."""
+    ``(key, RDD operations of the task's stage, partition being computed or None)``."""
 
     started: bool
-    tasks: list[tuple[Any, tuple[str, ...]]]
+    tasks: list[tuple[Any, tuple[str, ...], int | None]]
 
 
 def create_file(path: str, slots: int) -> None:
@@ -84,10 +88,10 @@ def read_file(path: str) -> RunningTasks:
             continue
         start = offset + _LENGTH.size
         try:
-            key, operations = pickle.loads(data[start : start + length])
+            key, operations, partition = pickle.loads(data[start : start + length])
         except Exception:  # a slot torn by a crash in the middle of a write names nothing
             continue
-        tasks.append((key, tuple(operations)))
+        tasks.append((key, tuple(operations), partition))
     return RunningTasks(started, tasks)
 
 
@@ -113,17 +117,18 @@ class RunningTaskBoard:
         self._map[len(_HEADER) : len(_HEADER) + len(_STARTED)] = _STARTED
 
     @contextmanager
-    def running(self, key: Any) -> Iterator[Callable[[tuple[str, ...]], None]]:
+    def running(self, key: Any) -> Iterator[Describe]:
         """Record ``key`` as running for the duration of the block; the block gets a function
-        that adds the RDD operations of the task's stage once its plan is unpickled."""
+        that adds the RDD operations of the task's stage once its plan is unpickled, and the
+        partition the task computes."""
         with self._lock:
             slot = self._free.pop() if self._free else None
         if slot is None:
             yield _ignore
             return
         try:
-            self._write(slot, key, ())
-            yield lambda operations: self._write(slot, key, operations)
+            self._write(slot, key, (), None)
+            yield lambda operations, partition: self._write(slot, key, operations, partition)
         finally:
             self._clear(slot)
             with self._lock:
@@ -133,10 +138,12 @@ class RunningTaskBoard:
         self._map.close()
         self._file.close()
 
-    def _write(self, slot: int, key: Any, operations: tuple[str, ...]) -> None:
-        payload = pickle.dumps((key, operations), protocol=5)
+    def _write(
+        self, slot: int, key: Any, operations: tuple[str, ...], partition: int | None
+    ) -> None:
+        payload = pickle.dumps((key, operations, partition), protocol=5)
         if len(payload) > SLOT_SIZE - _LENGTH.size:
-            payload = pickle.dumps((key, ()), protocol=5)
+            payload = pickle.dumps((key, (), partition), protocol=5)
             if len(payload) > SLOT_SIZE - _LENGTH.size:
                 return
         offset = _HEADER_SIZE + slot * SLOT_SIZE
@@ -151,7 +158,7 @@ class RunningTaskBoard:
         self._map[offset : offset + _LENGTH.size] = _LENGTH.pack(0)
 
 
-def _ignore(operations: tuple[str, ...]) -> None:
+def _ignore(operations: tuple[str, ...], partition: int | None) -> None:
     return None
 
 
@@ -166,7 +173,7 @@ def open_board(path: str) -> RunningTaskBoard:
 
 
 @contextmanager
-def running(task_key: Callable[[], Any]) -> Iterator[Callable[[tuple[str, ...]], None]]:
+def running(task_key: Callable[[], Any]) -> Iterator[Describe]:
     """Record the running task (its key from ``task_key()``) on this process's board, if it has
     one (only local workers do); yields the function that adds the stage's operations."""
     board = _board

@@ -159,15 +159,24 @@ class _CurrentSplit:
     """The partition a task is computing now (a group task moves from one to the next), for
     its ``TaskContext`` and for error messages."""
 
-    __slots__ = ("split", "info")
+    __slots__ = ("split", "info", "describe", "operations")
 
-    def __init__(self, info: StageInfo, split: int) -> None:
+    def __init__(self, info: StageInfo, split: int, describe: running_tasks.Describe) -> None:
         self.info = info
         self.split = split
+        self.describe = describe
+        self.operations: tuple[str, ...] | None = None
 
     def enter(self, split: int) -> None:
         self.split = split
         set_task_context(self.info.task_context(split))
+        if self.operations is not None:
+            # If the process dies now, its supervisor blames this partition.
+            self.describe(self.operations, split)
+
+    def described(self, operations: tuple[str, ...]) -> None:
+        self.operations = operations
+        self.describe(operations, self.split)
 
 
 def _chained(node: Node, splits: range, inputs: dict, current: _CurrentSplit) -> Iterator:
@@ -202,7 +211,7 @@ def _run_task(
     split: int | tuple[int, int],
     slot_ids: tuple,
     slot_values: tuple,
-    describe: Callable[[tuple[str, ...]], None],
+    describe: running_tasks.Describe,
 ) -> Any:
     use_key_hashing(info.key_hashing)
     accumulators.begin_task()
@@ -211,12 +220,12 @@ def _run_task(
     log_task_event(
         task_metrics.TASK_START_TOPIC, [info.app_id, info.job_id, info.stage_id, info.operation]
     )
-    current = _CurrentSplit(info, split if isinstance(split, int) else split[0])
+    current = _CurrentSplit(info, split if isinstance(split, int) else split[0], describe)
     current.enter(current.split)
     node: Node | None = None
     try:
         node, finisher = cloudpickle.loads(stage_blob)
-        describe((*(step.describe() for step in node.steps()), info.description))
+        current.described((*(step.describe() for step in node.steps()), info.description))
         inputs = dict(zip(slot_ids, slot_values))
         result = _compute(node, finisher, split, inputs, current)
     except BaseException as error:
