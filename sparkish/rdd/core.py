@@ -16,8 +16,19 @@ from ..callsite import user_frame
 from ..execution.providers import LiteralProvider, MaterializedProvider
 from ..storage import CheckpointPart, make_checkpoint_directory, write_checkpoint_part
 from ..storagelevel import StorageLevel, as_storage_level
-from ..worker.finishers import disk_materialize, materialize, memory_and_disk_materialize
+from ..worker.finishers import (
+    count_finisher,
+    disk_materialize,
+    materialize,
+    memory_and_disk_materialize,
+)
 from ..worker.plan import Node, Source
+from .checkpoints import (
+    CheckpointState,
+    final_rdds_of_job,
+    spark_dependencies,
+    walk_after_job,
+)
 from .kinds import CheckpointFiles, Pipelined, RDDKind
 
 if TYPE_CHECKING:
@@ -67,7 +78,9 @@ class RDDCore(Generic[T]):
         self._name: str | None = None
         self._storage_level = StorageLevel.NONE
         self._materialized: MaterializedProvider | None = None
-        self._checkpoint_requested: str | None = None  # "reliable" | "local"
+        self._checkpoint = CheckpointState()
+        #: The RDDs this one's Spark RDD depends on in PySpark (see .checkpoints).
+        self._spark_dependencies = spark_dependencies(kind)
 
     # ------------------------------------------------------------------ lineage and planning
     def _derive(self, kind: RDDKind) -> RDD[Any]:
@@ -141,14 +154,20 @@ class RDDCore(Generic[T]):
                 "(followed by an action on that RDD)"
             ) from None
         results = self._runtime.run_job(node, finisher, splits, description, drain_on_failure)
-        self._write_due_checkpoints()
+        walk_after_job(final_rdds_of_job(self, action), RDDCore._carry_out_checkpoint)
         return results
 
-    def _write_due_checkpoints(self) -> None:
-        """Write the checkpoints that the finished job made due, like Spark does."""
-        for rdd in list(self._lineage()):
-            if rdd.is_checkpointed and rdd.getCheckpointFile() is None:
-                rdd._kind = CheckpointFiles(rdd._kind, *_write_checkpoint(rdd))
+    def _carry_out_checkpoint(self) -> None:
+        """Carry out this RDD's marked checkpoint after a job: write its files (reliable) or
+        make sure every partition is kept (local), as Spark does."""
+        if self._checkpoint.mark == "reliable":
+            self._kind = CheckpointFiles(self._kind, *_write_checkpoint(self))
+        elif self._materialized is not None and not self._materialized.is_complete(
+            self.getNumPartitions()
+        ):
+            description = f"local checkpoint of {self!r}"
+            self._runtime.run_job(self._node(), count_finisher, None, description)
+        self._checkpoint.done = True
 
     # ------------------------------------------------------------------ identity
     def id(self) -> int:
@@ -268,14 +287,21 @@ class RDDCore(Generic[T]):
         'Memory Serialized 1x Replicated'
         """
         storageLevel = as_storage_level(storageLevel, "RDD.persist")
-        if self._storage_level not in (StorageLevel.NONE, storageLevel):
+        if storageLevel == StorageLevel.NONE:
+            return self.unpersist()
+        self.is_cached = True
+        if self.isLocallyCheckpointed():
+            # Spark keeps a locally checkpointed RDD on disk whatever level is asked for.
+            return self._persist(_with_disk(storageLevel), True)
+        return self._persist(storageLevel, False)
+
+    def _persist(self, storageLevel: StorageLevel, override: bool) -> RDDCore[T]:
+        """Set the storage level (a change only with ``override``) and keep the partitions."""
+        if not override and self._storage_level not in (StorageLevel.NONE, storageLevel):
             raise ValueError(
                 "Cannot change storage level of an RDD after it was already assigned a level "
                 f"({self._storage_level} to {storageLevel})"
             )
-        if storageLevel == StorageLevel.NONE:
-            return self.unpersist()
-        self.is_cached = True
         self._storage_level = storageLevel
         if self._materialized is None:
             self._materialized = MaterializedProvider(
@@ -344,39 +370,33 @@ class RDDCore(Generic[T]):
                 "(call SparkContext.setCheckpointDir first)"
             )
         self.is_checkpointed = True
-        self._checkpoint_requested = "reliable"
+        self._checkpoint.mark_reliable()
 
     def isCheckpointed(self) -> bool:
-        """Whether this RDD has been checkpointed and materialized (reliably or locally)."""
-        if self.getCheckpointFile() is not None:
-            return True
-        return (
-            self._checkpoint_requested == "local"
-            and self._materialized is not None
-            and self._materialized.is_complete(self.getNumPartitions())
-        )
+        """Whether this RDD has been checkpointed, reliably or locally, by a job that ran
+        after it was marked (see :mod:`sparkish.rdd.checkpoints` for Spark's rules)."""
+        return self._checkpoint.done
 
     def localCheckpoint(self) -> None:
         """Persist this RDD on the workers and treat it as a lineage cut, skipping reliable storage.
 
+        Like Spark, the storage level gets disk added, and a pending :meth:`checkpoint` is
+        replaced; :attr:`is_cached` is left as it was.
+
         >>> rdd = sc.parallelize(range(3))
         >>> rdd.localCheckpoint()
-        >>> rdd.isLocallyCheckpointed(), rdd.count(), rdd.isCheckpointed()
-        (True, 3, True)
+        >>> rdd.isLocallyCheckpointed(), rdd.collect(), rdd.isCheckpointed()
+        (True, [0, 1, 2], True)
         """
         level = self._storage_level
-        if level == StorageLevel.NONE:
-            self.persist(StorageLevel.MEMORY_AND_DISK)
-        elif not level.useDisk:
-            # Like Spark: a local checkpoint must survive memory pressure, so add disk.
-            self._storage_level = StorageLevel(
-                True, level.useMemory, level.useOffHeap, level.deserialized, level.replication
-            )
-        self._checkpoint_requested = "local"
+        self._persist(
+            _with_disk(level) if level != StorageLevel.NONE else StorageLevel.MEMORY_AND_DISK, True
+        )
+        self._checkpoint.mark_local()
 
     def isLocallyCheckpointed(self) -> bool:
-        """Whether :meth:`localCheckpoint` was called on this RDD."""
-        return self._checkpoint_requested == "local"
+        """Whether this RDD is marked for a local checkpoint (by :meth:`localCheckpoint`)."""
+        return self._checkpoint.mark == "local"
 
     def getCheckpointFile(self) -> str | None:
         """Where this RDD was checkpointed, or ``None``."""
@@ -428,6 +448,13 @@ def _write_checkpoint(rdd: RDDCore) -> tuple[LiteralProvider, str]:
     finisher = partial(write_checkpoint_part, directory)
     urls = rdd._runtime.run_job(rdd._node(), finisher, None, f"checkpoint of {rdd!r}")
     return LiteralProvider([CheckpointPart(url) for url in urls]), directory
+
+
+def _with_disk(level: StorageLevel) -> StorageLevel:
+    """``level`` with disk added (Spark's storage level for a local checkpoint)."""
+    return StorageLevel(
+        True, level.useMemory, level.useOffHeap, level.deserialized, level.replication
+    )
 
 
 def _persisting_finisher(level: StorageLevel) -> Callable:

@@ -86,6 +86,9 @@ class RDDKind:
     shuffle_boundary = False
     #: Where the partitions were checkpointed (set by :class:`CheckpointFiles` only).
     checkpoint_file: str | None = None
+    #: Whether PySpark makes such an RDD a PipelinedRDD, which a narrow transformation fuses
+    #: with (see :mod:`sparkish.rdd.checkpoints`).
+    fusable = False
 
     def __init__(
         self,
@@ -149,6 +152,7 @@ class RangeCollection(RDDKind):
 
     label = "PythonRDD"
     operation = "parallelize"
+    fusable = True
 
     def __init__(self, data: range, num_slices: int, empty_parent: RDDCore) -> None:
         super().__init__(num_slices, (empty_parent,))
@@ -282,6 +286,7 @@ class Pipelined(RDDKind):
     """
 
     label = "PythonRDD"
+    fusable = True
 
     def __init__(
         self,
