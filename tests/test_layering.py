@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "sparkish.conf",
             "sparkish.rdd",
             "sparkish.rdd.core",
+            "sparkish.rdd.checkpoints",
             "sparkish.rdd.narrow",
             "sparkish.rdd.actions",
             "sparkish.rdd.pairs",
