@@ -780,6 +780,41 @@ def test_none_tuple_and_string_keys(sc):
     )
 
 
+def lookup_in_table(total: int, value: str) -> int:
+    """A merge function that raises ``KeyError`` itself (for a value not in its table)."""
+    return total + {"one": 1, "two": 2}[value] if isinstance(total, int) else 0
+
+
+def test_a_key_error_from_the_reduce_function_fails_the_task(sc):
+    # The fold adds a key on the KeyError of its first record; a KeyError raised by the user's
+    # function for a key already present must fail the job, not silently restart the key.
+    rdd = sc.parallelize([("a", 1), ("a", "one"), ("a", "three"), ("b", 5)], 1)
+    with pytest.raises(KeyError) as raised:
+        rdd.reduceByKey(lookup_in_table, 2).collect()
+    assert "three" in str(raised.value) and "reduceByKey" in str(raised.value)
+    with pytest.raises(KeyError):
+        rdd.reduceByKeyLocally(lookup_in_table)
+
+
+def test_reduce_by_key_folds_str_and_mixed_keys_in_first_appearance_order(sc):
+    first = [10]
+    pairs = [("w", first), (1, [1]), ("w", [20]), (1.0, [2]), (True, [3]), ("", [4]), ("w", [30])]
+    # one reduce partition and map partition: both the map-side and the reduce-side fold keep
+    # every key's first object and first-appearance order, as PySpark's dict does
+    assert sc.parallelize(pairs, 1).reduceByKey(add, 1).collect() == [
+        ("w", [10, 20, 30]),
+        (1, [1, 2, 3]),
+        ("", [4]),
+    ]
+    assert first == [10]  # add makes new lists: the user's first value is not extended
+    assert sc.parallelize(pairs, 3).reduceByKey(lambda a, b: b + a, 1).collect() == [
+        ("w", [30, 20, 10]),
+        (1, [3, 2, 1]),
+        ("", [4]),
+    ]
+    assert sc.parallelize([], 3).reduceByKey(add, 2).glom().collect() == [[], []]
+
+
 UNHASHABLE_KEY_RUNNERS: dict[str, Callable] = {
     "partitionBy": lambda rdd: rdd.partitionBy(2).collect(),
     "reduceByKey": lambda rdd: rdd.reduceByKey(add).collect(),

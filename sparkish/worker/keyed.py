@@ -72,18 +72,32 @@ def unhashable_key_error(operation: str, key: Any) -> TypeError:
 
 
 def _fold_pairs(combined: dict, pairs: Iterable, func: Callable) -> None:
-    """Merge ``(key, value)`` pairs into ``combined`` with ``func``."""
+    """Merge ``(key, value)`` pairs into ``combined`` with ``func``.
+
+    A key seen before costs two dict operations, not three: its value is read and replaced
+    without a membership test, and the ``KeyError`` of a key's first record adds it. A
+    ``KeyError`` raised by ``func`` itself (the key is then present) propagates unchanged.
+
+    >>> combined = {}
+    >>> _fold_pairs(combined, [("a", 1), ("b", 2), ("a", 3)], operator.add)
+    >>> combined
+    {'a': 4, 'b': 2}
+    """
     if func is operator.add:  # inline the most common function: no call per record
         for key, value in pairs:
-            if key in combined:
+            try:
                 combined[key] = combined[key] + value
-            else:
+            except KeyError:
+                if key in combined:
+                    raise
                 combined[key] = value
     else:
         for key, value in pairs:
-            if key in combined:
+            try:
                 combined[key] = func(combined[key], value)
-            else:
+            except KeyError:
+                if key in combined:
+                    raise
                 combined[key] = value
 
 
