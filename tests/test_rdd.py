@@ -562,6 +562,48 @@ def test_builtins_partials_and_callable_objects_as_functions(sc):
     assert rdd.mapPartitions(sorted).glom().collect() == [sorted(p) for p in slice_model(data, 3)]
 
 
+class _Meters(float):
+    """A float subclass: adding it must go through its own ``__radd__``."""
+
+    def __radd__(self, other):
+        return f"{other}+{float(self)}m"
+
+
+@pytest.mark.parametrize(
+    "partitions",
+    [
+        [[10**16, 1.0, -(10**16)]],  # a left fold gives 0.0; compensated summation gives 1.0
+        [[1e16, 1.0, -1e16, 0.1, 0.1, 0.1], [0.1] * 10],
+        [[1, True, 2.5], [False], [2**62, 2**62, 2**62]],  # bools add as ints; past 64 bits
+        [[], [3, 4], []],
+        [["a", "b"], ["c"]],  # str: sum() would refuse them
+        [[(1,), (2,)], [(3,)]],
+        [[1.5, 2], [Fraction(1, 3), 1]],
+        [[1, 2.0, _Meters(3.0)]],
+    ],
+    ids=[
+        "cancelling-floats",
+        "float-rounding",
+        "ints-bools",
+        "empty",
+        "str",
+        "tuple",
+        "mixed",
+        "float-subclass",
+    ],
+)
+def test_reduce_with_add_is_the_left_fold_of_add(sc, partitions):
+    # PySpark's reduce is functools.reduce(operator.add) per partition, then over the partials.
+    rdd = sc.parallelize([x for part in partitions for x in part], 1)
+    layout = sc.union([sc.parallelize(part, 1) for part in partitions])
+    partials = [functools.reduce(operator.add, part) for part in partitions if part]
+    expected = functools.reduce(operator.add, partials)
+    got = layout.reduce(operator.add)
+    assert got == expected and type(got) is type(expected)
+    flat = functools.reduce(operator.add, [x for part in partitions for x in part])
+    assert rdd.reduce(operator.add) == flat
+
+
 def test_jobs_from_several_threads_share_a_cached_rdd(sc):
     computed = sc.accumulator(0)
 
