@@ -56,7 +56,7 @@ from benchmarks.workloads import WorkloadParams
 from sparkish import SparkConf, SparkContext
 from sparkish.io import plan_text_splits, read_text_split
 from sparkish.settings import Settings
-from tests.helpers import lines_totalling, numbered_lines
+from tests.helpers import lines_totalling, numbered_lines, ungrouped
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHDFS_USER_KEY = "sparkish.fs.webhdfs.user"
@@ -579,7 +579,8 @@ def test_failed_write_job_with_a_straggling_task_leaves_no_output(
     rdd = sc.parallelize(range(8), 8).flatMap(write_job_records)
     failing = rdd.mapPartitionsWithIndex(partial(_straggle, str(tmp_path)))
 
-    with pytest.raises(PartitionThreeFailed):
+    # One task per partition, so that partition 3's task and a straggler run side by side.
+    with ungrouped(sc), pytest.raises(PartitionThreeFailed):
         failing.saveAsTextFile(output_url)
     assert any(tmp_path.glob("straggling-*")), "precondition: a task was busy when 3 failed"
     # The save returned only once no task of the job was running (the straggler finished or

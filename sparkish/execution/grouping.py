@@ -46,6 +46,9 @@ __all__ = [
 DEFAULT_TARGET_BYTES = 32 * 2**20
 #: Groups per worker thread a stage is cut into at least (``sparkish.task.tasksPerSlot``).
 DEFAULT_TASKS_PER_SLOT = 2
+#: Bytes of records a shuffle map task hands over at once (``sparkish.task.batchBytes``): small
+#: enough that a task over many partitions never holds much more than one partition does.
+DEFAULT_BATCH_BYTES = 8 * 2**20
 #: Estimated bytes of one record of ``sc.range``.
 RANGE_RECORD_BYTES = 8
 
@@ -132,6 +135,7 @@ class GroupingPolicy:
     enabled: bool = True
     target_bytes: int = DEFAULT_TARGET_BYTES
     min_groups: int = 1
+    batch_bytes: int = DEFAULT_BATCH_BYTES
 
     def plan(self, sizes: Sequence[int] | None, count: int | None = None) -> list[range]:
         """Groups of partitions of the given sizes (one per partition when ``sizes`` is None
@@ -145,7 +149,7 @@ class GroupingPolicy:
         """The policy the settings ask for, for a cluster with ``worker_threads`` threads.
 
         >>> GroupingPolicy.from_settings(Settings({"sparkish.task.targetBytes": "1m"}), 2)
-        GroupingPolicy(enabled=True, target_bytes=1048576, min_groups=4)
+        GroupingPolicy(enabled=True, target_bytes=1048576, min_groups=4, batch_bytes=8388608)
         >>> GroupingPolicy.from_settings(Settings({"sparkish.task.tasksPerSlot": "0"}), 2)
         Traceback (most recent call last):
             ...
@@ -165,8 +169,9 @@ class GroupingPolicy:
             raise ValueError(
                 f"Configuration sparkish.task.tasksPerSlot={per_slot} must be at least 1"
             )
+        batch = settings.get_bytes("sparkish.task.batchBytes") or DEFAULT_BATCH_BYTES
         # Without any worker thread known, keep one task per partition.
-        return cls(enabled and worker_threads > 0, target, max(worker_threads, 1) * per_slot)
+        return cls(enabled and worker_threads > 0, target, max(worker_threads, 1) * per_slot, batch)
 
 
 # ----------------------------------------------------------------------- plans -> sizes, groups

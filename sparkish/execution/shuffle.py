@@ -151,7 +151,9 @@ class ShuffleProvider(Provider):
 
     def _add_map_side(self, builder: GraphBuilder, shuffle_id: str) -> None:
         node = builder.node_of(self, self.map_node_factory)
-        writer = MapOutputWriter(shuffle_id, self.num_partitions, self.partition_func)
+        writer = MapOutputWriter(
+            shuffle_id, self.num_partitions, self.partition_func, builder.grouping.batch_bytes
+        )
         description = f"{self.description} (map side)"
         name = f"{self.operation}-map-{shuffle_id}"
         transfers = [

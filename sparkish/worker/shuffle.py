@@ -10,8 +10,11 @@ Records that are all ``(int, int)`` pairs are bucketed as int64 arrays and frame
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from dask.sizeof import sizeof
 
 from .._dask_compat import read_output_partition, write_input_partition
 from ..monitoring import task_metrics
@@ -73,29 +76,71 @@ def _decode(received: ReceivedPartition) -> ColumnarRecords:
 class MapOutputWriter:
     """Finisher of a shuffle's map tasks (see :func:`write_map_output`).
 
-    A task computing a group of map partitions hands their records to the shuffle as one input
-    (``chains_group``): one bucketing pass and one transfer per task instead of one per
-    partition, which is what makes many small partitions cheap. The group's first partition
-    numbers that input, so reduce partitions still read map outputs in partition order.
+    A task computing a group of map partitions hands consecutive partitions to the shuffle as
+    one input (:meth:`write_group`): one bucketing pass and one transfer for many small
+    partitions, which is what makes them cheap. An input is handed over once it holds about
+    ``batch_bytes`` (measured on the records, since a plan's input size says little about what a
+    ``map`` makes of it), so a group never holds more than that plus one partition. An input is
+    numbered by its first partition, so reduce partitions still read map outputs in order.
     """
 
-    chains_group = True
-    __slots__ = ("shuffle_id", "num_partitions", "partition_func")
+    __slots__ = ("shuffle_id", "num_partitions", "partition_func", "batch_bytes")
 
     def __init__(
-        self, shuffle_id: str, num_partitions: int, partition_func: Callable[[Any], int]
+        self,
+        shuffle_id: str,
+        num_partitions: int,
+        partition_func: Callable[[Any], int],
+        batch_bytes: int = 32 * 2**20,
     ) -> None:
         self.shuffle_id = shuffle_id
         self.num_partitions = num_partitions
         self.partition_func = partition_func
+        self.batch_bytes = batch_bytes
 
     def __reduce__(self) -> tuple:
-        return (MapOutputWriter, (self.shuffle_id, self.num_partitions, self.partition_func))
+        return (
+            MapOutputWriter,
+            (self.shuffle_id, self.num_partitions, self.partition_func, self.batch_bytes),
+        )
 
     def __call__(self, split: int, records: Iterator) -> int:
         return write_map_output(
             self.shuffle_id, self.num_partitions, self.partition_func, split, records
         )
+
+    def write_group(self, partitions: Iterable[tuple[int, Iterator]]) -> int:
+        """Hand the records of consecutive ``(split, records)`` to the shuffle in batches of
+        about ``batch_bytes``; returns the shuffle's run id."""
+        run_id: int | None = None
+        batch: list[list] = []
+        batch_first = 0
+        batch_bytes = 0
+        for split, records in partitions:
+            part = list(records)
+            if not batch:
+                batch_first = split
+            batch.append(part)
+            batch_bytes += estimated_bytes(part)
+            if batch_bytes >= self.batch_bytes:
+                run_id = self(batch_first, itertools.chain.from_iterable(batch))
+                batch, batch_bytes = [], 0
+        if batch or run_id is None:  # the barrier needs a run id even from empty partitions
+            run_id = self(batch_first, itertools.chain.from_iterable(batch))
+        return run_id
+
+
+def estimated_bytes(records: list) -> int:
+    """Deterministic estimate of the memory ``records`` take, from up to 8 evenly spaced ones.
+
+    >>> estimated_bytes([]), estimated_bytes([b"x" * 1000] * 100) > 100_000
+    (0, True)
+    """
+    if not records:
+        return 0
+    step = max(1, len(records) // 8)
+    sample = records[::step][:8]
+    return sys.getsizeof(records) + len(records) * sum(map(sizeof, sample)) // len(sample)
 
 
 def write_map_output(

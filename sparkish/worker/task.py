@@ -134,7 +134,8 @@ def run_task(
     ``split`` may also be ``(first, last)``: the task then computes that group of consecutive
     partitions. Each partition gets the finisher and its own ``TaskContext``; the results come
     back as one :class:`~sparkish.serialization.PartitionGroup`, unless the finisher takes the
-    group's records as one stream (``chains_group``, as a shuffle's map output writer does).
+    group's partitions as one stream of ``(split, records)`` (``write_group``, as a shuffle's map
+    output writer does).
 
     With ``SPARKISH_PROFILE_DIR`` set in the workers' environment, each task writes a cProfile
     dump ``<stage>-<split>.prof`` there (see the README's performance section).
@@ -179,10 +180,12 @@ class _CurrentSplit:
         self.describe(operations, self.split)
 
 
-def _chained(node: Node, splits: range, inputs: dict, current: _CurrentSplit) -> Iterator:
+def _partitions(
+    node: Node, splits: range, inputs: dict, current: _CurrentSplit
+) -> Iterator[tuple[int, Iterator]]:
     for split in splits:
         current.enter(split)
-        yield from node.compute(split, inputs)
+        yield split, node.compute(split, inputs)
 
 
 def _compute(
@@ -196,8 +199,9 @@ def _compute(
         return finisher(split, node.compute(split, inputs))
     first, last = split
     splits = range(first, last + 1)
-    if getattr(finisher, "chains_group", False):
-        return finisher(first, _chained(node, splits, inputs, current))
+    write_group = getattr(finisher, "write_group", None)
+    if write_group is not None:
+        return write_group(_partitions(node, splits, inputs, current))
     parts = []
     for member in splits:
         current.enter(member)
