@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from dask.sizeof import sizeof
 
 from .._dask_compat import read_output_partition, write_input_partition
@@ -113,29 +114,44 @@ class MapOutputWriter:
         """Hand the records of consecutive ``(split, records)`` to the shuffle in batches of
         about ``batch_bytes``; returns the shuffle's run id."""
         run_id: int | None = None
-        batch: list[list] = []
+        batch: list[list | IntPairs] = []
         batch_first = 0
         batch_bytes = 0
         for split, records in partitions:
-            part = list(records)
+            # Int pairs from a vectorised map-side combine stay columns.
+            part = records if type(records) is IntPairs else list(records)
             if not batch:
                 batch_first = split
             batch.append(part)
             batch_bytes += estimated_bytes(part)
             if batch_bytes >= self.batch_bytes:
-                run_id = self(batch_first, itertools.chain.from_iterable(batch))
+                run_id = self(batch_first, _joined(batch))
                 batch, batch_bytes = [], 0
         if batch or run_id is None:  # the barrier needs a run id even from empty partitions
-            run_id = self(batch_first, itertools.chain.from_iterable(batch))
+            run_id = self(batch_first, _joined(batch))
         return run_id
 
 
-def estimated_bytes(records: list) -> int:
+def _joined(parts: list) -> Iterator:
+    """The records of consecutive partitions as one input: int64 columns when every part is
+    :class:`IntPairs`, else one chain."""
+    if parts and all(type(part) is IntPairs for part in parts):
+        if len(parts) == 1:
+            return parts[0]
+        keys, values = zip(*(part.int_columns for part in parts))
+        return int_pairs(np.concatenate(keys), np.concatenate(values))
+    return itertools.chain.from_iterable(parts)
+
+
+def estimated_bytes(records: list | IntPairs) -> int:
     """Deterministic estimate of the memory ``records`` take, from up to 8 evenly spaced ones.
 
     >>> estimated_bytes([]), estimated_bytes([b"x" * 1000] * 100) > 100_000
     (0, True)
     """
+    if type(records) is IntPairs:
+        return sum(column.nbytes for column in records.int_columns)
+    assert isinstance(records, list)
     if not records:
         return 0
     step = max(1, len(records) // 8)
