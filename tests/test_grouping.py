@@ -178,3 +178,19 @@ def test_submit_no_grouping_runs_one_task_per_partition(
     assert result.returncode == 0, result.stderr
     tasks = int(result.stdout.split("TASKS", 1)[1].split()[0])
     assert (tasks == 40) is per_partition, tasks
+
+
+def test_nearly_equal_partitions_are_grouped_evenly(sc, tmp_path):
+    # Eight input files, the first one line shorter: four tasks of two files each, not the
+    # three-file first group that cutting after the first boundary crossed gives.
+    for index in range(8):
+        lines = 99 if index == 0 else 100
+        (tmp_path / f"part-{index}.txt").write_text("0123456789\n" * lines)
+    rdd = sc.textFile(str(tmp_path / "*.txt"), 8)
+    assert rdd.getNumPartitions() == 8
+    with get_task_stream(client=sc.dask_client) as stream:
+        assert rdd.count() == 799
+    groups = sorted(
+        (key[1], key[2]) for key in (task["key"] for task in stream.data) if len(key) == 3
+    )
+    assert groups == [(0, 1), (2, 3), (4, 5), (6, 7)], groups

@@ -20,6 +20,8 @@ one worker.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,12 +55,15 @@ DEFAULT_BATCH_BYTES = 8 * 2**20
 RANGE_RECORD_BYTES = 8
 
 
-def plan_groups(sizes: Sequence[int], target_bytes: int, min_groups: int) -> list[range]:
+def plan_groups(
+    sizes: Sequence[int], target_bytes: int, min_groups: int, threads: int = 1
+) -> list[range]:
     """Cut partitions of the given sizes into consecutive groups.
 
-    There are enough groups for each to carry about ``target_bytes``, and at least
-    ``min_groups`` (but never more groups than partitions); boundaries follow the cumulative
-    sizes, so groups carry similar amounts of data.
+    There are enough groups for each to carry about ``target_bytes``, at least ``min_groups``,
+    and a multiple of ``threads`` so that every worker thread gets as many (but never more
+    groups than partitions). Each boundary falls where the cumulative size comes nearest to
+    its share of the total, so groups carry similar amounts of data.
 
     >>> plan_groups([10] * 8, target_bytes=1000, min_groups=4)
     [range(0, 2), range(2, 4), range(4, 6), range(6, 8)]
@@ -70,28 +75,38 @@ def plan_groups(sizes: Sequence[int], target_bytes: int, min_groups: int) -> lis
     [range(0, 1), range(1, 2), range(2, 3)]
     >>> plan_groups([], target_bytes=10, min_groups=2)
     []
+
+    Sizes a few bytes apart still give equal groups, and five groups' worth of data on two
+    threads gives six groups:
+
+    >>> plan_groups([99, 100, 100, 100, 100, 100, 100, 100], target_bytes=1000, min_groups=4)
+    [range(0, 2), range(2, 4), range(4, 6), range(6, 8)]
+    >>> [len(group) for group in plan_groups([10] * 12, 25, min_groups=2, threads=2)]
+    [2, 2, 2, 2, 2, 2]
     """
     count = len(sizes)
     if count == 0:
         return []
     total = sum(sizes)
     wanted = max(min_groups, math.ceil(total / max(target_bytes, 1)), 1)
-    groups = min(wanted, count)
+    threads = max(threads, 1)
+    groups = min(math.ceil(wanted / threads) * threads, count)
     if groups == count:
-        return [range(split, split + 1) for split in range(count)]
+        return singletons(count)
     if total == 0:
         bounds = [index * count // groups for index in range(groups + 1)]
         return [range(start, end) for start, end in zip(bounds, bounds[1:])]
+    # prefix[end] is the size of partitions 0 .. end - 1; boundaries compare prefix * groups
+    # with k * total, in integers.
+    prefix = [0, *itertools.accumulate(sizes)]
     bounds = [0]
-    cumulative = 0
-    for split, size in enumerate(sizes):
-        cumulative += size
-        still_to_start = groups - len(bounds)
-        if still_to_start == 0:
-            break
-        remaining = count - split - 1
-        if cumulative * groups >= len(bounds) * total or remaining == still_to_start:
-            bounds.append(split + 1)
+    for k in range(1, groups):
+        goal = k * total
+        end = bisect.bisect_left(prefix, goal, key=lambda size: size * groups)
+        if end > bounds[-1] + 1 and goal - prefix[end - 1] * groups <= prefix[end] * groups - goal:
+            end -= 1  # the boundary before this partition is at least as near
+        end = min(max(end, bounds[-1] + 1), count - (groups - k))
+        bounds.append(end)
     bounds.append(count)
     return [range(start, end) for start, end in zip(bounds, bounds[1:])]
 
@@ -124,7 +139,8 @@ def singletons(count: int) -> list[range]:
 class GroupingPolicy:
     """How the partitions of a job's stages are grouped into tasks.
 
-    ``min_groups`` is the number of worker threads times ``sparkish.task.tasksPerSlot``.
+    ``min_groups`` is the number of worker threads times ``sparkish.task.tasksPerSlot``; the
+    number of groups is a multiple of ``threads``.
 
     >>> GroupingPolicy(target_bytes=100, min_groups=2).plan([10] * 4)
     [range(0, 2), range(2, 4)]
@@ -136,20 +152,22 @@ class GroupingPolicy:
     target_bytes: int = DEFAULT_TARGET_BYTES
     min_groups: int = 1
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    threads: int = 1
 
     def plan(self, sizes: Sequence[int] | None, count: int | None = None) -> list[range]:
         """Groups of partitions of the given sizes (one per partition when ``sizes`` is None
         and ``count`` says how many)."""
         if sizes is None or not self.enabled:
             return singletons(len(sizes) if sizes is not None else count or 0)
-        return plan_groups(sizes, self.target_bytes, self.min_groups)
+        return plan_groups(sizes, self.target_bytes, self.min_groups, self.threads)
 
     @classmethod
     def from_settings(cls, settings: Settings, worker_threads: int) -> GroupingPolicy:
         """The policy the settings ask for, for a cluster with ``worker_threads`` threads.
 
-        >>> GroupingPolicy.from_settings(Settings({"sparkish.task.targetBytes": "1m"}), 2)
-        GroupingPolicy(enabled=True, target_bytes=1048576, min_groups=4, batch_bytes=8388608)
+        >>> policy = GroupingPolicy.from_settings(Settings({"sparkish.task.targetBytes": "1m"}), 2)
+        >>> policy.enabled, policy.target_bytes, policy.min_groups, policy.threads
+        (True, 1048576, 4, 2)
         >>> GroupingPolicy.from_settings(Settings({"sparkish.task.tasksPerSlot": "0"}), 2)
         Traceback (most recent call last):
             ...
@@ -171,7 +189,8 @@ class GroupingPolicy:
             )
         batch = settings.get_bytes("sparkish.task.batchBytes") or DEFAULT_BATCH_BYTES
         # Without any worker thread known, keep one task per partition.
-        return cls(enabled and worker_threads > 0, target, max(worker_threads, 1) * per_slot, batch)
+        threads = max(worker_threads, 1)
+        return cls(enabled and worker_threads > 0, target, threads * per_slot, batch, threads)
 
 
 # ----------------------------------------------------------------------- plans -> sizes, groups
