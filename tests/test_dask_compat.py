@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from dask.task_spec import Task, TaskRef
+from distributed.shuffle._core import ShuffleRunSpec
+from distributed.shuffle._scheduler_plugin import ShuffleSchedulerPlugin
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -41,6 +43,7 @@ COMPAT_SOURCE = REPO_ROOT / "sparkish" / "_dask_compat.py"
 # What _dask_compat.py imports from distributed today; the AST scan below keeps this honest.
 EXPECTED_IMPORTS = {
     "distributed": {"get_worker"},
+    "distributed.diagnostics.plugin": {"SchedulerPlugin"},
     "distributed.exceptions": {"Reschedule"},
     "distributed.scheduler": {"KilledWorker"},
     "distributed.shuffle._core": {
@@ -52,6 +55,7 @@ EXPECTED_IMPORTS = {
         "get_worker_plugin",
         "handle_transfer_errors",
         "handle_unpack_errors",
+        "id_from_key",
         "p2p_barrier",
     },
     "distributed.shuffle._disk": {"DiskShardsBuffer"},
@@ -342,6 +346,7 @@ def test_shuffle_spec_is_a_frozen_dataclass_with_id_and_disk():
         "disk",
         "npartitions_out",
         "group_starts",
+        "readers",
     ]
     assert _abstract_methods(ShuffleSpec) == {
         "output_partitions",
@@ -564,3 +569,12 @@ def test_the_supported_range_is_the_pinned_range():
     requirement = _pinned_requirements()["distributed"]
     low, high = compat.SUPPORTED_DISTRIBUTED
     assert requirement.specifier == f">={low},<{high}"
+
+
+def test_reader_placement_uses_what_the_p2p_scheduler_plugin_has():
+    """:class:`ShuffleReaderPlacement` reads ``active_shuffles[id].run_spec`` (its ``spec`` and
+    ``worker_for``) and calls the extension's ``_set_restriction(task, worker)``."""
+    assert _parameter_names(ShuffleSchedulerPlugin._set_restriction) == ["ts", "worker"]
+    fields = {field.name for field in dataclasses.fields(ShuffleRunSpec)}
+    assert {"spec", "worker_for"} <= fields
+    assert compat.id_from_key(compat.barrier_key_of("s-1")) == "s-1"

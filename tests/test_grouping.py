@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from operator import add
 from pathlib import Path
@@ -194,3 +195,33 @@ def test_nearly_equal_partitions_are_grouped_evenly(sc, tmp_path):
         (key[1], key[2]) for key in (task["key"] for task in stream.data) if len(key) == 3
     )
     assert groups == [(0, 1), (2, 3), (4, 5), (6, 7)], groups
+
+
+def _reschedules(dask_scheduler, since: float) -> list:
+    """Tuple keys that a worker handed back to the scheduler since ``since`` (distributed's P2P
+    extension does so with a reader that runs where its partition is not)."""
+    return [
+        entry.key
+        for entry in dask_scheduler.transition_log
+        if entry.timestamp >= since
+        and isinstance(entry.key, tuple)
+        and entry.start == "processing"
+        and entry.finish in ("released", "waiting")
+    ]
+
+
+@pytest.mark.parametrize("mode", ["grouped", "per-partition"])
+def test_shuffle_readers_start_on_the_worker_holding_their_partitions(sc, mode):
+    # Reduce tasks are sent straight to their output partitions' worker: none is first queued
+    # on another worker (where it would wait behind that worker's own reduce task, then
+    # reschedule itself) while its own worker sits idle.
+    sc.setLocalProperty("sparkish.task.tasksPerSlot", "2")
+    if mode == "per-partition":
+        sc.setLocalProperty("sparkish.task.grouping", "false")
+    for _ in range(3):
+        since = sc.dask_client.run_on_scheduler(lambda: time.time())
+        pairs = sc.parallelize(range(40_000), 16).map(lambda i: (i % 1_000, i))
+        counts = pairs.groupByKey(16).mapValues(len).collect()
+        assert sorted(counts) == [(key, 40) for key in range(1_000)]
+        rescheduled = sc.dask_client.run_on_scheduler(_reschedules, since=since)
+        assert rescheduled == [], rescheduled

@@ -67,6 +67,10 @@ class Provider:
         """
         raise NotImplementedError
 
+    def note_reader(self, key: Any, partition: int, builder: GraphBuilder) -> None:
+        """Told, by a shuffle's provider, that task ``key`` reads its output from ``partition``
+        on (see :class:`~sparkish.execution.shuffle.ShuffleProvider`)."""
+
     def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
         """Estimated bytes of each partition, or None when unknown (then nothing is grouped)."""
         return None
@@ -239,6 +243,12 @@ class GraphBuilder:
             source.provider.graph_input(leaf_split, self, exclusive, within[source.uid])
             for source, leaf_split in sources
         ]
+        if exclusive:  # the task reads one group of one shuffle, from its first partition on
+            source, first = min(
+                ((source, split) for source, split in sources if source.provider.is_shuffle),
+                key=lambda pair: pair[1],
+            )
+            source.provider.note_reader(key, first, self)
         task_split = group.start if len(group) == 1 else (group.start, group.stop - 1)
         self.graph[key] = Task(key, run_task, blob, info, task_split, tuple(slot_ids), *slot_values)
         self.key_descriptions[key] = (description, group.start)

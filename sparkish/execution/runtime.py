@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 from distributed import Client, Security
 
+from .._dask_compat import ShuffleReaderPlacement
 from .._version import __version__
 from ..accumulators import Accumulator
 from ..broadcast import Broadcast
@@ -170,6 +171,7 @@ class Runtime:
             )
             self.jobs.key_hashing = self.key_hashing
             self.monitoring = Monitoring(self.client, self.application_id, self.jobs, settings)
+            self.client.register_plugin(ShuffleReaderPlacement())
         except BaseException:
             self._close_connection()
             raise

@@ -84,6 +84,8 @@ class ShuffleProvider(Provider):
         self._groups: list[range] = []
         self._group_starts: list[int] = []
         self._groups_of = ""
+        # Reader task key -> output partition, for the barrier this job adds (shipped with it).
+        self._readers: dict = {}
 
     def prepare(self) -> str:
         """The shuffle id the next job uses: the held shuffle's if its data is alive, else a
@@ -120,7 +122,15 @@ class ShuffleProvider(Provider):
                 f"{self.description} (shuffle read)",
                 group.start,
             )
+            self.note_reader(read_key, group.start, builder)
         return TaskRef(read_key)
+
+    def note_reader(self, key: Any, partition: int, builder: GraphBuilder) -> None:
+        """Record that task ``key`` reads output partition ``partition`` (the first of its
+        group), so the scheduler can send it to that partition's worker at once; only for a
+        barrier this job adds (a held one was shipped with an earlier job)."""
+        if barrier_key_of(self._shuffle_id) in builder.graph:
+            self._readers.setdefault(key, partition)
 
     def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
         """The map side's estimated input, spread evenly over the reduce partitions."""
@@ -162,8 +172,9 @@ class ShuffleProvider(Provider):
         ]
         groups = self._reduce_groups(builder)
         starts = tuple(group.start for group in groups) if len(groups) < self.num_partitions else ()
+        self._readers = {}
         barrier = barrier_task(
-            shuffle_id, transfers, self.num_partitions, self.spill_to_disk, starts
+            shuffle_id, transfers, self.num_partitions, self.spill_to_disk, starts, self._readers
         )
         builder.graph[barrier.key] = barrier
         builder.key_descriptions[barrier.key] = (f"{self.description} (shuffle barrier)", 0)
