@@ -68,8 +68,10 @@ class Provider:
         raise NotImplementedError
 
     def note_reader(self, key: Any, partition: int, builder: GraphBuilder) -> None:
-        """Told, by a shuffle's provider, that task ``key`` reads its output from ``partition``
-        on (see :class:`~sparkish.execution.shuffle.ShuffleProvider`)."""
+        """Called by the builder when task ``key`` reads one group of this provider's
+        partitions, starting at ``partition``; a shuffle records it so that the scheduler can
+        send the task to that group's worker (see
+        :class:`~sparkish.execution.shuffle.ShuffleProvider`). Other providers ignore it."""
 
     def partition_sizes(self, builder: GraphBuilder) -> list[int] | None:
         """Estimated bytes of each partition, or None when unknown (then nothing is grouped)."""
