@@ -245,12 +245,9 @@ class GraphBuilder:
             source.provider.graph_input(leaf_split, self, exclusive, within[source.uid])
             for source, leaf_split in sources
         ]
-        if exclusive:  # the task reads one group of one shuffle, from its first partition on
-            source, first = min(
-                ((source, split) for source, split in sources if source.provider.is_shuffle),
-                key=lambda pair: pair[1],
-            )
-            source.provider.note_reader(key, first, self)
+        if exclusive:  # the task reads one group of one shuffle: say where its reads start
+            shuffle = next(source for source, _ in sources if source.provider.is_shuffle)
+            shuffle.provider.note_reader(key, within[shuffle.uid].start, self)
         task_split = group.start if len(group) == 1 else (group.start, group.stop - 1)
         self.graph[key] = Task(key, run_task, blob, info, task_split, tuple(slot_ids), *slot_values)
         self.key_descriptions[key] = (description, group.start)
