@@ -274,7 +274,9 @@ class LocalProcessCluster:
         environment.setdefault("PYTHONHASHSEED", "0")
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             environment.setdefault(variable, str(self.threads_per_worker))
-        environment.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
+        # MALLOC_TRIM_THRESHOLD_ is left to glibc (unlike Dask's nanny, which sets 64 KiB): a
+        # fixed threshold turns off glibc's adaptive mmap threshold, so every large block a task
+        # frees goes back to the kernel and is page-faulted in again by the next partition.
         environment["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
         # The supervisor enforces the memory limit by restarting the worker. A paused worker
         # runs nothing until its memory drops, which never happens when the memory is held by
