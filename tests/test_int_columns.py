@@ -9,6 +9,7 @@ keys, a non-int record after the first chunk) taken where it must be.
 
 from __future__ import annotations
 
+import os
 import random
 from operator import add
 
@@ -20,10 +21,26 @@ from hypothesis import strategies as st
 from sparkish import SparkConf, SparkContext
 from sparkish.shuffle.hashing import bucket_columns
 from sparkish.shuffle.int_columns import (
+    NATIVE_CONVERSION,
     bucket_int_columns,
     int_columns,
+    native_int_columns,
+    python_int_columns,
     sum_by_key,
 )
+
+#: Both implementations of the conversion; the C one must be built wherever CI runs.
+CONVERTERS = [
+    pytest.param(python_int_columns, id="python"),
+    pytest.param(
+        native_int_columns,
+        id="native",
+        marks=pytest.mark.skipif(
+            not NATIVE_CONVERSION and os.environ.get("CI") != "true",
+            reason="sparkish was installed without a C compiler",
+        ),
+    ),
+]
 
 property_settings = settings(
     max_examples=25,
@@ -117,13 +134,76 @@ def test_sparse_keys_fall_back_to_the_dict():
         [],
     ],
 )
-def test_records_that_are_not_plain_int_pairs_are_refused(records):
-    assert int_columns(records) is None
+@pytest.mark.parametrize("convert", CONVERTERS)
+def test_records_that_are_not_plain_int_pairs_are_refused(convert, records):
+    assert convert(records) is None
 
 
-def test_lists_of_two_ints_are_pairs_too():
-    keys, values = int_columns([[1, 2], (3, 4)])
+class IntSubclass(int):
+    pass
+
+
+class PairSubclass(tuple):
+    pass
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
+@pytest.mark.parametrize(
+    "records",
+    [
+        [(IntSubclass(1), 2)],  # hashes and pickles like its class, not like an int
+        [(1, IntSubclass(2))],
+        [PairSubclass((1, 2))],  # a namedtuple is a record of its own type
+        [(1, 2), (-(2**61) + 1, 3)],  # hash() of this key is 0, not the key
+        [(1, 2), (3, -(2**63) - 1)],
+        [(np.int64(1), 2)],  # numpy scalars come back as numpy scalars on the general path
+    ],
+)
+def test_subclasses_and_edge_values_are_refused(convert, records):
+    assert convert(records) is None
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
+def test_lists_of_two_ints_are_pairs_too(convert):
+    keys, values = convert([[1, 2], (3, 4)])
     assert (keys.tolist(), values.tolist()) == ([1, 3], [2, 4])
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
+def test_extreme_values_convert_exactly(convert):
+    records = [(2**61 - 2, 2**63 - 1), (-(2**61) + 2, -(2**63)), (-1, 0), (0, -1)]
+    keys, values = convert(records)
+    assert keys.dtype == values.dtype == np.int64
+    assert list(zip(keys.tolist(), values.tolist())) == records
+
+
+RECORDS = st.lists(
+    st.one_of(
+        st.tuples(INT_KEYS, st.integers(-(2**63), 2**63 - 1)),
+        st.tuples(st.integers(-(2**62), 2**62), st.integers(-(2**64), 2**64)),
+        st.lists(st.integers(-5, 5), min_size=1, max_size=3),
+        st.tuples(st.booleans(), st.integers(0, 3)),
+        st.tuples(st.integers(0, 3), st.floats(allow_nan=False)),
+    ),
+    max_size=50,
+)
+
+
+@pytest.mark.skipif(
+    not NATIVE_CONVERSION and os.environ.get("CI") != "true",
+    reason="sparkish was installed without a C compiler",
+)
+@given(records=RECORDS)
+@settings(max_examples=300, deadline=None)
+def test_the_c_conversion_answers_as_the_python_one(records):
+    native = native_int_columns(records)
+    python = python_int_columns(records)
+    if python is None:
+        assert native is None
+    else:
+        assert native is not None
+        assert [column.tolist() for column in native] == [column.tolist() for column in python]
+        assert all(column.flags.writeable for column in native)
 
 
 # --------------------------------------------------------------------------- through the shuffle
