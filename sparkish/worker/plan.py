@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..serialization import PartitionGroup
+from .keyed import map_side_reduce
 from .steps import filter_partition, map_filter_partition, map_partition
 
 PartitionFunction = Callable[[int, Iterator], Iterable]
@@ -167,6 +168,7 @@ class Pipe(Node):
         functions = [step.function for step in self.pipeline]
         if len(functions) > MAX_NESTED_STEPS:
             functions = fuse_record_steps(functions)
+        functions = fuse_map_into_combine(functions)
         for function in functions:
             # Every step, user functions included, gets an iterator (as in PySpark), even where
             # the step before returned an iterable such as ``dict.items()``.
@@ -214,6 +216,36 @@ def fuse_record_steps(functions: list[PartitionFunction]) -> list[PartitionFunct
         fused.append(function)
     if run:
         fused.append(functools.partial(map_filter_partition, tuple(run)))
+    return fused
+
+
+def fuse_map_into_combine(functions: list[PartitionFunction]) -> list[PartitionFunction]:
+    """Hand a ``map`` step straight before ``reduceByKey``'s map-side combine to the combine,
+    which calls it in its own loop (see :func:`~sparkish.worker.keyed.map_side_reduce`).
+
+    >>> import operator
+    >>> from functools import partial
+    >>> steps = [partial(map_partition, lambda w: (w, 1)),
+    ...          partial(map_side_reduce, operator.add, "reduceByKey")]
+    >>> fused = fuse_map_into_combine(steps)
+    >>> len(fused), sorted(fused[0](0, iter("abca")))
+    (1, [('a', 2), ('b', 1), ('c', 1)])
+    """
+    fused: list[PartitionFunction] = []
+    for function in functions:
+        previous = fused[-1] if fused else None
+        if (
+            isinstance(function, functools.partial)
+            and function.func is map_side_reduce
+            and len(function.args) == 2
+            and not function.keywords
+            and isinstance(previous, functools.partial)
+            and previous.func is map_partition
+        ):
+            fused.pop()
+            func, operation = function.args
+            function = functools.partial(map_side_reduce, func, operation, mapper=previous.args[0])
+        fused.append(function)
     return fused
 
 
