@@ -1,4 +1,4 @@
-"""``rdd.map(to_pair).reduceByKey(f)``: the map step runs inside the map-side combine's loop.
+"""``rdd.map(to_pair).reduceByKey(add)``: the map step runs inside the map-side combine's loop.
 
 The fusion (``sparkish.worker.plan.fuse_map_into_combine``) must change nothing a user sees:
 the same partitions and records as the unfused pipeline (a ``filter`` that keeps everything

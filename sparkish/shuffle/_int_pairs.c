@@ -1,7 +1,7 @@
 /* One pass over a list of (int, int) pairs that writes them as two int64 columns.
  *
  * The pure-Python equivalent (sparkish.shuffle.int_columns.python_int_columns) makes eight passes
- * and two intermediate lists, about 180 ns per record; this loop is about 10 ns. Its contract is
+ * and two intermediate lists, 180-195 ns per record; this loop, 27 ns with the wrapping. Its contract is
  * exactly the Python function's: the columns, or None when any record is not an exact tuple or
  * list of two exact ints (no bool, no subclass), a key is outside (-(2**61 - 1), 2**61 - 1)
  * (where int hashes stop being the int itself) or a value does not fit in 64 bits.

@@ -127,9 +127,10 @@ def map_side_reduce(func, operation, split, iterator, mapper=None):
     operation per record and shrink nothing, so the remaining records stream straight into the
     shuffle (the reduce side merges everything anyway).
 
-    With ``mapper``, the records are ``mapper(record)`` of each record: a ``map`` step just
-    before the combine (``rdd.map(to_pair).reduceByKey(f)``) runs inside the fold's own loop,
-    one generator step less per record. Errors keep their attribution: the mapper's frames name
+    With ``mapper`` (only with ``func`` being ``operator.add``), the records are
+    ``mapper(record)`` of each record: a ``map`` step just before the combine
+    (``rdd.map(to_pair).reduceByKey(add)``) runs inside the fold's own loop, one generator step
+    less per record. Errors keep their attribution: the mapper's frames name
     the ``map`` step; unpacking and hashing its results happen in the combine, as without it.
 
     >>> sorted(map_side_reduce(operator.add, "reduceByKey", 0, [("a", 1), ("b", 2), ("a", 3)]))
@@ -141,12 +142,14 @@ def map_side_reduce(func, operation, split, iterator, mapper=None):
 
 
 def _combine_by_key(func, operation, source, mapper):
+    assert mapper is None or func is operator.add
     # ``records`` yields the (key, value) pairs; with a mapper it pulls one source record per
     # pair, so after any prefix of it the rest of ``source`` is exactly the unmapped remainder.
     records = source if mapper is None else (mapper(record) for record in source)
     head = list(itertools.islice(records, _SAMPLE))
-    if func is operator.add and int_columns(head) is not None:
-        columns, rest = gather_int_columns(head, records)
+    head_columns = int_columns(head) if func is operator.add else None
+    if head_columns is not None:
+        columns, rest = gather_int_columns(head, records, head_columns=head_columns)
         if columns is not None:
             keys, values = columns
             sample = keys[:_SAMPLE]
@@ -170,36 +173,28 @@ def _combine_by_key(func, operation, source, mapper):
     if mapper is None:
         _fold_pairs(combined, records, func)
     else:
-        _fold_mapped_pairs(combined, source, mapper, func)
+        _fold_mapped_adds(combined, source, mapper)
     return combined.items()
 
 
-def _fold_mapped_pairs(combined: dict, records: Iterable, mapper: Callable, func: Callable) -> None:
-    """:func:`_fold_pairs` of ``mapper(record)`` for each record.
+def _fold_mapped_adds(combined: dict, records: Iterable, mapper: Callable) -> None:
+    """``_fold_pairs(combined, map(mapper, records), operator.add)`` without the generator step
+    between them; the loop is :func:`_fold_pairs`'s ``operator.add`` loop on purpose (a shared
+    helper would put a call back on every record).
 
     >>> combined = {}
-    >>> _fold_mapped_pairs(combined, "abca", lambda w: (w, 1), operator.add)
+    >>> _fold_mapped_adds(combined, "abca", lambda w: (w, 1))
     >>> combined
     {'a': 2, 'b': 1, 'c': 1}
     """
-    if func is operator.add:
-        for record in records:
-            key, value = mapper(record)
-            try:
-                combined[key] = combined[key] + value
-            except KeyError:
-                if key in combined:
-                    raise
-                combined[key] = value
-    else:
-        for record in records:
-            key, value = mapper(record)
-            try:
-                combined[key] = func(combined[key], value)
-            except KeyError:
-                if key in combined:
-                    raise
-                combined[key] = value
+    for record in records:
+        key, value = mapper(record)
+        try:
+            combined[key] = combined[key] + value
+        except KeyError:
+            if key in combined:
+                raise
+            combined[key] = value
 
 
 def _fresh_int_columns(iterator: Any):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -220,10 +221,10 @@ def fuse_record_steps(functions: list[PartitionFunction]) -> list[PartitionFunct
 
 
 def fuse_map_into_combine(functions: list[PartitionFunction]) -> list[PartitionFunction]:
-    """Hand a ``map`` step straight before ``reduceByKey``'s map-side combine to the combine,
-    which calls it in its own loop (see :func:`~sparkish.worker.keyed.map_side_reduce`).
+    """Hand a ``map`` step straight before ``reduceByKey(operator.add)``'s map-side combine to
+    the combine, which calls it in its own loop (see
+    :func:`~sparkish.worker.keyed.map_side_reduce`).
 
-    >>> import operator
     >>> from functools import partial
     >>> steps = [partial(map_partition, lambda w: (w, 1)),
     ...          partial(map_side_reduce, operator.add, "reduceByKey")]
@@ -238,6 +239,7 @@ def fuse_map_into_combine(functions: list[PartitionFunction]) -> list[PartitionF
             isinstance(function, functools.partial)
             and function.func is map_side_reduce
             and len(function.args) == 2
+            and function.args[0] is operator.add  # a function call per record would dominate
             and not function.keywords
             and isinstance(previous, functools.partial)
             and previous.func is map_partition
